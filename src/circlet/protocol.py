@@ -1,0 +1,110 @@
+"""The runner <-> server wire protocol (JSON over HTTP, under ``/runner/v1``).
+
+A runner authenticates with ``Authorization: Bearer <runner token>`` and:
+
+1. ``POST /runner/v1/claim`` with a :class:`ClaimRequest`. The server long-polls up to ``wait_s`` and
+   answers ``200`` with a :class:`TaskAssignment` or ``204`` when no work arrived. A claim is a lease:
+   the runner must heartbeat within ``lease_s`` or the task is failed as ``infrastructure_fail``.
+2. ``POST /runner/v1/tasks/{task_id}/heartbeat`` -> :class:`HeartbeatResponse` (``cancel`` true when
+   the job was canceled: the runner kills the step's process group and finishes as ``canceled``).
+3. ``POST /runner/v1/tasks/{task_id}/steps/{index}/start`` with :class:`StepStart`.
+4. ``POST /runner/v1/tasks/{task_id}/steps/{index}/output``: raw bytes, appended in order. The query
+   parameter ``offset`` is the byte offset of the chunk, so a retried upload is idempotent.
+5. ``POST /runner/v1/tasks/{task_id}/steps/{index}/finish`` with :class:`StepFinish`.
+6. ``POST /runner/v1/tasks/{task_id}/finish`` with :class:`TaskFinish`.
+
+Every task call carries ``X-Circlet-Lease: <lease_id>``; a stale lease answers ``409``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+PROTOCOL_VERSION = 1
+LEASE_HEADER = "X-Circlet-Lease"
+
+StepWhen = Literal["on_success", "on_fail", "always"]
+TaskResult = Literal["success", "failed", "canceled", "timedout", "infrastructure_fail"]
+StepResult = Literal["success", "failed", "canceled", "timedout", "not_run"]
+
+
+class StepSpec(TypedDict):
+    """A normalized step. ``type`` is one of run, checkout, save_cache, restore_cache,
+    persist_to_workspace, attach_workspace, store_artifacts, store_test_results, add_ssh_keys,
+    setup_remote_docker. Keys beyond ``type``/``name``/``when`` depend on the type."""
+
+    type: str
+    name: str
+    when: NotRequired[StepWhen]
+    command: NotRequired[str]
+    shell: NotRequired[str | None]
+    environment: NotRequired[dict[str, str]]
+    working_directory: NotRequired[str | None]
+    background: NotRequired[bool]
+    no_output_timeout_s: NotRequired[float | None]
+    max_auto_reruns: NotRequired[int | None]
+    path: NotRequired[str | None]
+    method: NotRequired[str]
+    key: NotRequired[str]
+    keys: NotRequired[list[str]]
+    paths: NotRequired[list[str]]
+    root: NotRequired[str]
+    at: NotRequired[str]
+    destination: NotRequired[str | None]
+    fingerprints: NotRequired[list[str]]
+
+
+class CheckoutSpec(TypedDict):
+    repository_url: str  #: what ``git clone`` reads (a URL or a path on the runner's host)
+    revision: str
+    branch: str | None
+    tag: str | None
+
+
+class ClaimRequest(TypedDict):
+    resource_class: str
+    runner_name: str
+    wait_s: NotRequired[float]  #: long-poll bound; 0 answers at once
+
+
+class TaskAssignment(TypedDict):
+    task_id: str
+    lease_id: str
+    lease_s: float
+    heartbeat_interval_s: float
+    job_id: str
+    job_number: int
+    job_name: str
+    project_slug: str
+    node_index: int
+    node_total: int
+    executor: dict[str, Any]
+    working_directory: str
+    shell: str | None
+    environment: dict[str, str]  #: the complete environment of every step (CIRCLE_*, secrets, job env)
+    secrets: list[str]  #: values to mask in output
+    steps: list[StepSpec]
+    checkout: CheckoutSpec
+    max_runtime_s: float
+    notices: list[str]  #: printed at the top of the job's first step (e.g. "no Docker engine")
+
+
+class HeartbeatResponse(TypedDict):
+    cancel: bool
+
+
+class StepStart(TypedDict):
+    name: str
+    started_at: str  #: RFC 3339
+    parallel: NotRequired[bool]
+
+
+class StepFinish(TypedDict):
+    status: StepResult
+    exit_code: int | None
+    ended_at: str
+
+
+class TaskFinish(TypedDict):
+    status: TaskResult
+    message: NotRequired[str]
