@@ -1,0 +1,3 @@
+"""circlet.api."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""circlet.api.routes."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""circlet.compiler."""
+
+from __future__ import annotations

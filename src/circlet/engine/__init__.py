@@ -1,0 +1,3 @@
+"""circlet.engine."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""circlet.insights."""
+
+from __future__ import annotations

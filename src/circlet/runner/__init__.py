@@ -1,0 +1,3 @@
+"""circlet.runner."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""circlet.store."""
+
+from __future__ import annotations

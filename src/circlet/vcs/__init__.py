@@ -1,0 +1,3 @@
+"""circlet.vcs."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""circlet.web."""
+
+from __future__ import annotations
