@@ -23,9 +23,9 @@ MAX_DEPTH = 200  #: nesting levels
 Path = tuple[str | int, ...]
 
 try:  # the C parser is much faster; the composer below stays in Python to allow redefined anchors
-    _Parser: type = yaml.CParser  # type: ignore[attr-defined,unused-ignore]
-except AttributeError:  # pragma: no cover - pure-Python fallback
-    _Parser = yaml.Loader
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - pure-Python fallback
+    from yaml import Loader as _Parser  # type: ignore[assignment]
 
 _BOOL_TRUE = {"yes", "true", "on"}
 _BOOL_WORDS = re.compile(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
@@ -269,7 +269,6 @@ class _Builder:
         frame = _Frame(container, path, event.anchor)
         frame.key = _NO_KEY
         self.stack.append(frame)
-        self._marks_owner = event.start_mark
 
     def close(self, event: Any) -> None:
         frame = self.stack.pop()
@@ -328,9 +327,4 @@ def load_document(source: str, file: str = ".circleci/config.yml") -> Document:
         raise ConfigInvalid([Problem(f"invalid YAML: {exc}", file=file)]) from None
     except (RecursionError, MemoryError):
         raise ConfigInvalid([Problem("the YAML document is too complex", file=file)]) from None
-    return Document(data=_plain_keys(builder.root), marks=builder.marks, file=file)
-
-
-def _plain_keys(value: Any) -> Any:
-    """Quoted ``<<`` keys were wrapped while building; they are ordinary strings afterwards."""
-    return value
+    return Document(data=builder.root, marks=builder.marks, file=file)

@@ -41,7 +41,9 @@ class Store:
             engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
             _install_sqlite_hooks(engine)
         else:
-            engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+            engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+            )
         return cls(engine)
 
     @property

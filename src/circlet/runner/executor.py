@@ -1,0 +1,192 @@
+"""Runs one step's process: its own process group, merged stdout/stderr read in 64 KiB chunks,
+a no-output timeout and a deadline, SIGTERM then SIGKILL to the whole group."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+Sink = Callable[[bytes], Awaitable[None]]
+
+CHUNK_BYTES = 64 * 1024  # one pipe read
+KILL_GRACE_S = 3.0  # seconds between SIGTERM and SIGKILL
+DRAIN_IDLE_S = 1.0  # seconds of silence after the main process exits before reading stops
+GROUP_POLL_S = 0.05  # seconds between checks that a process group is gone
+
+
+class Ending(enum.StrEnum):
+    EXITED = "exited"  #: the main process exited on its own
+    NO_OUTPUT = "no_output"  #: killed: no output for no_output_timeout_s
+    DEADLINE = "deadline"  #: killed: the task's max runtime passed
+    ABORTED = "aborted"  #: killed: the abort event was set (cancel, lease lost, job end)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    ending: Ending
+    exit_code: int | None  #: None when the process was killed by a signal
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Limits:
+    no_output_timeout_s: float | None = None
+    deadline: float | None = None  #: absolute, in event-loop time
+    kill_grace_s: float = KILL_GRACE_S
+
+
+@dataclass(slots=True)
+class _Activity:
+    last_output: float
+    in_sink: bool = False
+    bytes_read: int = field(default=0)
+
+
+async def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    sink: Sink,
+    limits: Limits,
+    abort: asyncio.Event,
+    on_spawn: Callable[[int], None] | None = None,
+) -> ProcessResult:
+    """Run ``argv`` to completion or until a limit or ``abort`` ends it.
+
+    Args:
+        argv: program and arguments.
+        cwd: working directory.
+        env: the complete environment of the child.
+        sink: receives every chunk of merged stdout/stderr, in order.
+        limits: no-output timeout, deadline and kill grace.
+        abort: when set, the process group is killed and the result is ``ABORTED``.
+        on_spawn: called with the process group id as soon as the child exists.
+
+    Returns:
+        How the process ended and its exit code.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=dict(env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    if on_spawn is not None:
+        on_spawn(proc.pid)
+    assert proc.stdout is not None  # for mypy: stdout=PIPE
+    loop = asyncio.get_running_loop()
+    activity = _Activity(last_output=loop.time())
+    reader = asyncio.create_task(_pump(proc.stdout, sink, activity))
+    exited = asyncio.create_task(proc.wait())
+    try:
+        ending = await _supervise(exited, abort, activity, limits)
+        if ending is not Ending.EXITED:
+            await kill_group(proc.pid, limits.kill_grace_s)
+        await _drain(reader, abort, activity)
+        await exited
+    finally:
+        if proc.returncode is None or not reader.done():
+            _signal_group(proc.pid, signal.SIGKILL)
+        for task in (reader, exited):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    code = proc.returncode
+    return ProcessResult(ending, code if code is not None and code >= 0 else None)
+
+
+async def kill_group(pgid: int, grace_s: float) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after ``grace_s``."""
+    if not _signal_group(pgid, signal.SIGTERM):
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace_s
+    while loop.time() < deadline:
+        await asyncio.sleep(GROUP_POLL_S)
+        if not _group_alive(pgid):
+            return
+    _signal_group(pgid, signal.SIGKILL)
+
+
+async def _supervise(
+    exited: asyncio.Task[int], abort: asyncio.Event, activity: _Activity, limits: Limits
+) -> Ending:
+    loop = asyncio.get_running_loop()
+    aborted = asyncio.create_task(abort.wait())
+    try:
+        while True:
+            timeout = _next_check(loop.time(), activity, limits)
+            done, _ = await asyncio.wait(
+                {exited, aborted}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if aborted in done:
+                return Ending.ABORTED
+            if exited in done:
+                return Ending.EXITED
+            now = loop.time()
+            if limits.deadline is not None and now >= limits.deadline:
+                return Ending.DEADLINE
+            silent_s = now - activity.last_output
+            if limits.no_output_timeout_s is not None and silent_s >= limits.no_output_timeout_s:
+                return Ending.NO_OUTPUT
+    finally:
+        aborted.cancel()
+
+
+def _next_check(now: float, activity: _Activity, limits: Limits) -> float | None:
+    checks = []
+    if limits.deadline is not None:
+        checks.append(limits.deadline - now)
+    if limits.no_output_timeout_s is not None:
+        checks.append(activity.last_output + limits.no_output_timeout_s - now)
+    return max(0.0, min(checks)) if checks else None
+
+
+async def _pump(stream: asyncio.StreamReader, sink: Sink, activity: _Activity) -> None:
+    loop = asyncio.get_running_loop()
+    while chunk := await stream.read(CHUNK_BYTES):
+        activity.last_output = loop.time()
+        activity.bytes_read += len(chunk)
+        activity.in_sink = True
+        await sink(chunk)
+        activity.in_sink = False
+
+
+async def _drain(reader: asyncio.Task[None], abort: asyncio.Event, activity: _Activity) -> None:
+    """Read what the exited process left in the pipe. Processes it left running in the background
+    may keep the pipe open; reading stops after DRAIN_IDLE_S of silence from them."""
+    loop = asyncio.get_running_loop()
+    while not reader.done():
+        await asyncio.wait({reader}, timeout=DRAIN_IDLE_S)
+        silent_s = loop.time() - activity.last_output
+        if abort.is_set() or (not activity.in_sink and silent_s >= DRAIN_IDLE_S):
+            break
+    if reader.done() and not reader.cancelled():
+        reader.result()  # re-raise a sink error
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> bool:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        logger.warning("cannot signal process group %s", pgid)
+        return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    return _signal_group(pgid, signal.Signals(0)) if hasattr(signal, "Signals") else False

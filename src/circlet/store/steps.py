@@ -1,0 +1,123 @@
+"""Step rows (CircleCI's v1.1 "actions"): one per task and step index."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circlet.model.pipelines import Step
+from circlet.model.statuses import StepStatus
+from circlet.store.tables import StepRow
+from circlet.types import JobId, TaskId
+
+
+def _step(row: StepRow) -> Step:
+    return Step(
+        task_id=TaskId(row.task_id),
+        job_id=JobId(row.job_id),
+        node_index=row.node_index,
+        step_index=row.step_index,
+        name=row.name,
+        type=row.type,
+        status=StepStatus(row.status),
+        exit_code=row.exit_code,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        output_bytes=row.output_bytes,
+        truncated=row.truncated,
+    )
+
+
+async def start_step(
+    tx: AsyncSession,
+    *,
+    task_id: str,
+    job_id: str,
+    node_index: int,
+    step_index: int,
+    name: str,
+    type: str,
+    started_at: datetime,
+) -> None:
+    """Record a step start; a repeated start (a retried request) is ignored."""
+    existing = await tx.scalar(
+        select(StepRow.id).where(StepRow.task_id == task_id, StepRow.step_index == step_index)
+    )
+    if existing:
+        return
+    tx.add(
+        StepRow(
+            id=str(uuid.uuid4()),
+            task_id=task_id,
+            job_id=job_id,
+            node_index=node_index,
+            step_index=step_index,
+            name=name,
+            type=type,
+            status=StepStatus.RUNNING.value,
+            started_at=started_at,
+            output_bytes=0,
+            truncated=False,
+        )
+    )
+    await tx.flush()
+
+
+async def finish_step(
+    tx: AsyncSession,
+    *,
+    task_id: str,
+    step_index: int,
+    status: StepStatus,
+    exit_code: int | None,
+    ended_at: datetime,
+) -> None:
+    await tx.execute(
+        update(StepRow)
+        .where(
+            StepRow.task_id == task_id,
+            StepRow.step_index == step_index,
+            StepRow.status == StepStatus.RUNNING.value,
+        )
+        .values(status=status.value, exit_code=exit_code, ended_at=ended_at)
+    )
+
+
+async def set_output_size(
+    tx: AsyncSession, *, task_id: str, step_index: int, size: int, truncated: bool
+) -> None:
+    await tx.execute(
+        update(StepRow)
+        .where(StepRow.task_id == task_id, StepRow.step_index == step_index)
+        .values(output_bytes=size, truncated=truncated)
+    )
+
+
+async def finish_running_steps(
+    tx: AsyncSession, task_id: str, *, status: StepStatus, ended_at: datetime
+) -> None:
+    """End every step of a task still running (the runner died or the job was canceled)."""
+    await tx.execute(
+        update(StepRow)
+        .where(StepRow.task_id == task_id, StepRow.status == StepStatus.RUNNING.value)
+        .values(status=status.value, ended_at=ended_at)
+    )
+
+
+async def list_steps(tx: AsyncSession, job_id: str) -> list[Step]:
+    rows = await tx.scalars(
+        select(StepRow).where(StepRow.job_id == job_id).order_by(StepRow.step_index, StepRow.node_index)
+    )
+    return [_step(r) for r in rows]
+
+
+async def get_step(tx: AsyncSession, job_id: str, node_index: int, step_index: int) -> Step | None:
+    row = await tx.scalar(
+        select(StepRow).where(
+            StepRow.job_id == job_id, StepRow.node_index == node_index, StepRow.step_index == step_index
+        )
+    )
+    return _step(row) if row else None

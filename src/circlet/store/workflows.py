@@ -1,0 +1,124 @@
+"""Workflow rows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circlet.errors import InvalidTransition, NotFound
+from circlet.model.pipelines import Workflow
+from circlet.model.statuses import WorkflowStatus
+from circlet.store._types import utcnow
+from circlet.store.pages import DEFAULT_PAGE_SIZE, Page, decode_token, encode_token
+from circlet.store.tables import PipelineRow, ProjectRow, WorkflowRow
+from circlet.types import PipelineId, ProjectId, WorkflowId
+
+
+def _workflow(row: WorkflowRow, number: int, slug: str) -> Workflow:
+    return Workflow(
+        id=WorkflowId(row.id),
+        pipeline_id=PipelineId(row.pipeline_id),
+        pipeline_number=number,
+        project_id=ProjectId(row.project_id),
+        project_slug=slug,
+        name=row.name,
+        status=WorkflowStatus(row.status),
+        created_at=row.created_at,
+        stopped_at=row.stopped_at,
+        started_by=row.started_by,
+        canceled_by=row.canceled_by,
+        errored_by=row.errored_by,
+        tag=row.tag,
+        rerun_of=row.rerun_of,
+    )
+
+
+def _base() -> Any:
+    return (
+        select(WorkflowRow, PipelineRow.number, ProjectRow.slug)
+        .join(PipelineRow, PipelineRow.id == WorkflowRow.pipeline_id)
+        .join(ProjectRow, ProjectRow.id == WorkflowRow.project_id)
+    )
+
+
+async def create_workflow(
+    tx: AsyncSession,
+    *,
+    pipeline_id: PipelineId,
+    project_id: ProjectId,
+    name: str,
+    status: WorkflowStatus,
+    started_by: str | None,
+    tag: str | None = None,
+    rerun_of: str | None = None,
+    created_at: datetime | None = None,
+) -> WorkflowId:
+    row = WorkflowRow(
+        id=str(uuid.uuid4()),
+        pipeline_id=pipeline_id,
+        project_id=project_id,
+        name=name,
+        status=status.value,
+        created_at=created_at or utcnow(),
+        stopped_at=None,
+        started_by=started_by,
+        tag=tag,
+        rerun_of=rerun_of,
+    )
+    tx.add(row)
+    await tx.flush()
+    return WorkflowId(row.id)
+
+
+async def get_workflow(tx: AsyncSession, workflow_id: str) -> Workflow:
+    result = (await tx.execute(_base().where(WorkflowRow.id == workflow_id))).first()
+    if result is None:
+        raise NotFound("Workflow not found.")
+    return _workflow(*result)
+
+
+async def list_pipeline_workflows(
+    tx: AsyncSession, pipeline_id: str, *, page_token: str | None = None, page_size: int = DEFAULT_PAGE_SIZE
+) -> Page[Workflow]:
+    query = _base().where(WorkflowRow.pipeline_id == pipeline_id)
+    key = decode_token(page_token)
+    if key is not None:
+        after = tuple_(datetime.fromisoformat(key[0]), key[1])
+        query = query.where(tuple_(WorkflowRow.created_at, WorkflowRow.id) > after)
+    rows = (
+        await tx.execute(query.order_by(WorkflowRow.created_at, WorkflowRow.id).limit(page_size + 1))
+    ).all()
+    items = [_workflow(*r) for r in rows[:page_size]]
+    token = encode_token([items[-1].created_at.isoformat(), items[-1].id]) if len(rows) > page_size else None
+    return Page(items=items, next_page_token=token)
+
+
+async def set_workflow_status(
+    tx: AsyncSession, workflow_id: str, *, expected: WorkflowStatus, new: WorkflowStatus, **values: Any
+) -> None:
+    """Compare-and-set a workflow's status. Raises InvalidTransition when it changed meanwhile."""
+    if new in FINAL_WORKFLOW_STATUSES:
+        values.setdefault("stopped_at", utcnow())
+    result = await tx.execute(
+        update(WorkflowRow)
+        .where(WorkflowRow.id == workflow_id, WorkflowRow.status == expected.value)
+        .values(status=new.value, **values)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise InvalidTransition(entity="workflow", entity_id=workflow_id, expected=expected, new=new)
+
+
+FINAL_WORKFLOW_STATUSES = frozenset(
+    {
+        WorkflowStatus.SUCCESS,
+        WorkflowStatus.FAILED,
+        WorkflowStatus.ERROR,
+        WorkflowStatus.CANCELED,
+        WorkflowStatus.NOT_RUN,
+        WorkflowStatus.UNAUTHORIZED,
+    }
+)
