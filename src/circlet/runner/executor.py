@@ -74,21 +74,33 @@ async def run_process(
     Returns:
         How the process ended and its exit code.
     """
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        env=dict(env),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-    )
+    loop = asyncio.get_running_loop()
+    # Our own pipe rather than PIPE: we decide when to stop reading, so a process the step left
+    # running in the background cannot hold the step open (it is killed at the end of the task).
+    read_fd, write_fd = os.pipe()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=write_fd,
+            stderr=write_fd,
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
     if on_spawn is not None:
         on_spawn(proc.pid)
-    assert proc.stdout is not None  # for mypy: stdout=PIPE
-    loop = asyncio.get_running_loop()
+    stream = asyncio.StreamReader(limit=2 * CHUNK_BYTES)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(read_fd, "rb", buffering=0)
+    )
     activity = _Activity(last_output=loop.time())
-    reader = asyncio.create_task(_pump(proc.stdout, sink, activity))
+    reader = asyncio.create_task(_pump(stream, sink, activity))
     exited = asyncio.create_task(proc.wait())
     try:
         ending = await _supervise(exited, abort, activity, limits)
@@ -97,8 +109,9 @@ async def run_process(
         await _drain(reader, abort, activity)
         await exited
     finally:
-        if proc.returncode is None or not reader.done():
+        if proc.returncode is None:
             _signal_group(proc.pid, signal.SIGKILL)
+        transport.close()
         for task in (reader, exited):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -115,7 +128,7 @@ async def kill_group(pgid: int, grace_s: float) -> None:
     deadline = loop.time() + grace_s
     while loop.time() < deadline:
         await asyncio.sleep(GROUP_POLL_S)
-        if not _group_alive(pgid):
+        if not group_alive(pgid):
             return
     _signal_group(pgid, signal.SIGKILL)
 
@@ -188,5 +201,9 @@ def _signal_group(pgid: int, sig: signal.Signals) -> bool:
     return True
 
 
-def _group_alive(pgid: int) -> bool:
-    return _signal_group(pgid, signal.Signals(0)) if hasattr(signal, "Signals") else False
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True

@@ -1,0 +1,230 @@
+"""The runner agent: claims tasks from the server (long poll), runs them, heartbeats while they
+run, and reports their outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+from collections.abc import Awaitable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+from circlet.protocol import ClaimRequest, TaskAssignment, TaskFinish
+from circlet.runner.client import Lease, LeaseLost, RunnerClient, RunnerClientError
+from circlet.runner.executor import KILL_GRACE_S
+from circlet.runner.task import TaskRun, TaskSignals
+
+logger = logging.getLogger(__name__)
+
+CLAIM_WAIT_S = 25.0  # seconds the server may hold a claim open
+IDLE_PAUSE_S = 1.0  # seconds between claims when the server answers "no work" without waiting
+CLAIM_BACKOFF_S = 1.0  # seconds after a failed claim, doubled per failure
+CLAIM_BACKOFF_MAX_S = 30.0  # seconds
+HOST_ENV_NAMES = ("USER", "LOGNAME", "LANG", "TZ")
+
+T = TypeVar("T")
+
+
+async def run_agent(
+    *,
+    server_url: str,
+    token: str,
+    resource_class: str,
+    work_dir: Path,
+    name: str,
+    stop: asyncio.Event,
+    concurrency: int = 1,
+    transport: httpx.AsyncBaseTransport | None = None,
+    claim_wait_s: float = CLAIM_WAIT_S,
+    kill_grace_s: float = KILL_GRACE_S,
+) -> None:
+    """Claim and run tasks until ``stop`` is set; then wait for the running tasks to finish.
+
+    Args:
+        server_url: the circlet server's base URL.
+        token: the runner token.
+        resource_class: ``namespace/name`` this runner serves.
+        work_dir: where task directories are created (one per task, removed afterwards).
+        name: this runner's name, shown by the server.
+        stop: set it to stop claiming; tasks in progress still run to their end and are reported.
+        concurrency: how many tasks may run at once.
+        transport: an httpx transport (tests pass ``httpx.MockTransport``).
+        claim_wait_s: how long the server may hold one claim open.
+        kill_grace_s: time between SIGTERM and SIGKILL when a step is killed.
+
+    Cancelling the coroutine kills every running step at once and reports nothing: the server's
+    lease reaper fails those tasks.
+    """
+    host_env = {key: os.environ[key] for key in HOST_ENV_NAMES if key in os.environ}
+    work_dir.mkdir(parents=True, exist_ok=True)
+    async with RunnerClient(server_url, token, transport=transport) as client:
+        agent = _Agent(
+            client=client,
+            claim=ClaimRequest(resource_class=resource_class, runner_name=name, wait_s=claim_wait_s),
+            work_dir=work_dir,
+            host_env=host_env,
+            stop=stop,
+            kill_grace_s=kill_grace_s,
+        )
+        await agent.run(max(1, concurrency))
+
+
+class _Agent:
+    def __init__(
+        self,
+        *,
+        client: RunnerClient,
+        claim: ClaimRequest,
+        work_dir: Path,
+        host_env: Mapping[str, str],
+        stop: asyncio.Event,
+        kill_grace_s: float,
+    ) -> None:
+        self._client = client
+        self._claim_request = claim
+        self._work_dir = work_dir
+        self._host_env = host_env
+        self._stop = stop
+        self._kill_grace_s = kill_grace_s
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def run(self, concurrency: int) -> None:
+        slots = asyncio.Semaphore(concurrency)
+        try:
+            while not self._stop.is_set():
+                if not await self._unless_stopped(slots.acquire()):
+                    break
+                assignment = await self._next_assignment()
+                if assignment is None:
+                    slots.release()
+                    continue
+                task = asyncio.create_task(self._handle(assignment))
+                self._running.add(task)
+                task.add_done_callback(functools.partial(self._task_done, slots))
+            if self._running:
+                await asyncio.gather(*self._running, return_exceptions=True)
+        except asyncio.CancelledError:
+            for task in self._running:
+                task.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
+            raise
+
+    def _task_done(self, slots: asyncio.Semaphore, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        slots.release()
+
+    async def _next_assignment(self) -> TaskAssignment | None:
+        """One claim; None when there was no work, the claim failed, or ``stop`` was set."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        backoff_s = CLAIM_BACKOFF_S
+        while not self._stop.is_set():
+            try:
+                claimed = await self._unless_stopped(self._client.claim(self._claim_request))
+            except (httpx.HTTPError, RunnerClientError) as exc:
+                logger.warning("claim failed: %s", exc, extra={"action": "claim_failed"})
+                await self._sleep(backoff_s)
+                backoff_s = min(backoff_s * 2, CLAIM_BACKOFF_MAX_S)
+                continue
+            if claimed is None:
+                if loop.time() - started < IDLE_PAUSE_S:
+                    await self._sleep(IDLE_PAUSE_S)
+                return None
+            logger.info(
+                "claimed task %s (%s)",
+                claimed["task_id"],
+                claimed["job_name"],
+                extra={"action": "task_claimed", "task_id": claimed["task_id"]},
+            )
+            return claimed
+        return None
+
+    async def _handle(self, assignment: TaskAssignment) -> None:
+        lease = Lease(assignment["task_id"], assignment["lease_id"])
+        signals = TaskSignals()
+        heartbeat = asyncio.create_task(self._heartbeat(lease, signals, assignment["heartbeat_interval_s"]))
+        try:
+            finish = await self._run_task(assignment, signals)
+            if finish is not None:
+                await self._report(lease, finish)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _run_task(self, assignment: TaskAssignment, signals: TaskSignals) -> TaskFinish | None:
+        run = TaskRun(
+            client=self._client,
+            assignment=assignment,
+            work_dir=self._work_dir,
+            host_env=self._host_env,
+            signals=signals,
+            kill_grace_s=self._kill_grace_s,
+        )
+        try:
+            return await run.run()
+        except LeaseLost:
+            logger.warning(
+                "lease on task %s lost; abandoning it",
+                assignment["task_id"],
+                extra={"action": "lease_lost", "task_id": assignment["task_id"]},
+            )
+            return None
+        except Exception as exc:
+            logger.exception("task %s crashed", assignment["task_id"], extra={"action": "task_crashed"})
+            return TaskFinish(status="infrastructure_fail", message=f"runner error: {exc}")
+
+    async def _report(self, lease: Lease, finish: TaskFinish) -> None:
+        try:
+            await self._client.finish_task(lease, finish)
+        except (httpx.HTTPError, RunnerClientError) as exc:
+            logger.error(
+                "reporting task %s failed: %s", lease.task_id, exc, extra={"action": "finish_failed"}
+            )
+        else:
+            logger.info(
+                "task %s finished: %s",
+                lease.task_id,
+                finish["status"],
+                extra={"action": "task_finished", "task_id": lease.task_id},
+            )
+
+    async def _heartbeat(self, lease: Lease, signals: TaskSignals, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                response = await self._client.heartbeat(lease)
+            except LeaseLost:
+                signals.lose_lease()
+                return
+            except (httpx.HTTPError, RunnerClientError) as exc:
+                logger.warning("heartbeat failed: %s", exc, extra={"action": "heartbeat_failed"})
+                continue
+            if response.get("cancel") and not signals.canceled:
+                logger.info("task %s canceled by the server", lease.task_id, extra={"action": "task_cancel"})
+                signals.cancel()
+
+    async def _unless_stopped(self, work: Awaitable[T]) -> T | None:
+        """Await ``work`` unless ``stop`` is set first (then cancel it and return None).
+        A result that arrives together with ``stop`` wins: a claimed task is never dropped."""
+        job = asyncio.ensure_future(work)
+        stopper = asyncio.create_task(self._stop.wait())
+        try:
+            await asyncio.wait({job, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if job.done():
+            return job.result()
+        job.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await job
+        return None
+
+    async def _sleep(self, delay_s: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), delay_s)

@@ -1,0 +1,122 @@
+"""A task's private directories on the runner host and the environment its steps see."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_SHELL = "/bin/bash"
+DEFAULT_WORKING_DIRECTORY = "~/project"
+HOST_PASSTHROUGH = ("LANG", "TZ")  #: copied from the runner's environment when set
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+_AGENT_SCRIPT = """#!/bin/sh
+# circleci-agent for circlet runner jobs: only "step halt" is provided.
+if [ "$1" = "step" ] && [ "$2" = "halt" ]; then
+  : > {marker}
+  echo "Halting the job: remaining steps will not run."
+  exit 0
+fi
+echo "circleci-agent $*: not supported by this runner" >&2
+exit 1
+"""
+
+_CIRCLECI_SCRIPT = """#!/bin/sh
+# circleci for circlet runner jobs: proxies "step" to circleci-agent.
+if [ "$1" = "step" ]; then
+  exec {agent} "$@"
+fi
+echo "circleci $*: not supported by this runner" >&2
+exit 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDirs:
+    """``root`` holds ``home`` (the job's HOME) and ``meta`` (runner files the job does not own)."""
+
+    root: Path
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def meta(self) -> Path:
+        return self.root / "meta"
+
+    @property
+    def tools(self) -> Path:
+        return self.meta / "bin"
+
+    @property
+    def scripts(self) -> Path:
+        return self.meta / "scripts"
+
+    @property
+    def bash_env(self) -> Path:
+        return self.meta / "bash_env"
+
+    @property
+    def halt_marker(self) -> Path:
+        return self.meta / "halted"
+
+    @classmethod
+    def create(cls, work_dir: Path, task_id: str) -> TaskDirs:
+        dirs = cls(work_dir.absolute() / _UNSAFE_NAME.sub("_", task_id))
+        for path in (dirs.home, dirs.tools, dirs.scripts):
+            path.mkdir(parents=True, exist_ok=True)
+        dirs.bash_env.touch()
+        agent = dirs.tools / "circleci-agent"
+        _write_script(agent, _AGENT_SCRIPT.format(marker=shlex.quote(str(dirs.halt_marker))))
+        _write_script(dirs.tools / "circleci", _CIRCLECI_SCRIPT.format(agent=shlex.quote(str(agent))))
+        return dirs
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def halted(self) -> bool:
+        return self.halt_marker.exists()
+
+    def resolve(self, path: str, base: Path) -> Path:
+        """A job path: ``~`` is the job's home, relative paths are under ``base``."""
+        if path == "~" or path.startswith("~/"):
+            return self.home / path[2:]
+        return base / path
+
+
+def job_environment(
+    job_env: Mapping[str, str], dirs: TaskDirs, host_env: Mapping[str, str]
+) -> dict[str, str]:
+    """The complete environment of the task's processes: the server's job environment plus HOME,
+    PATH (with the job's tools first), BASH_ENV, SHELL, USER and LANG/TZ from the host.
+    Nothing else from the runner's own environment leaks in."""
+    env = {
+        "HOME": str(dirs.home),
+        "PATH": DEFAULT_PATH,
+        "BASH_ENV": str(dirs.bash_env),
+        "SHELL": DEFAULT_SHELL,
+        "USER": host_env.get("USER") or host_env.get("LOGNAME") or "circleci",
+    }
+    env |= {name: host_env[name] for name in HOST_PASSTHROUGH if name in host_env}
+    env |= job_env
+    return with_tools_on_path(env, dirs)
+
+
+def with_tools_on_path(env: Mapping[str, str], dirs: TaskDirs) -> dict[str, str]:
+    result = dict(env)
+    path = result.get("PATH", DEFAULT_PATH)
+    if str(dirs.tools) not in path.split(os.pathsep):
+        result["PATH"] = f"{dirs.tools}{os.pathsep}{path}"
+    return result
+
+
+def _write_script(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o755)
