@@ -18,7 +18,9 @@ Every task call carries ``X-Circlet-Lease: <lease_id>``; a stale lease answers `
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 PROTOCOL_VERSION = 1
 LEASE_HEADER = "X-Circlet-Lease"

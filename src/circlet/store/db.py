@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from circlet.errors import StoreError
+from circlet.store.notify import QueueWaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -30,6 +31,7 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self.waker = QueueWaker()
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Store:
@@ -59,6 +61,8 @@ class Store:
                     yield session
             except (OperationalError, DBAPIError) as exc:
                 raise StoreError(f"database error: {exc.orig!s}") from exc
+            for resource_class in session.info.pop("wake", ()):
+                self.waker.wake(resource_class)
 
     async def migrate(self) -> None:
         """Apply every Alembic migration up to head."""

@@ -1,0 +1,66 @@
+"""The composition root: ``create_app(settings)`` wires the store, the routes and the background loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from circlet.api.deps import ServerConfig
+from circlet.api.errors import install_error_handlers
+from circlet.api.loops import run_reaper
+from circlet.api.routes import jobs, legacy, me, pipelines, projects, runner, workflows
+from circlet.settings import Settings
+from circlet.store.db import Store
+from circlet.store.logs import LogStore
+from circlet.store.notify import listen_postgres
+
+log = logging.getLogger(__name__)
+
+V2 = "/api/v2"
+
+
+def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
+    """Build the ASGI app. Migrations run at start-up; background loops stop at shutdown."""
+    store = store or Store.from_url(settings.resolved_database_url())
+    config = ServerConfig(
+        base_url=settings.public_url(), data_dir=settings.data_dir, runner_lease_s=settings.runner_lease_s,
+        runner_heartbeat_interval_s=settings.runner_heartbeat_interval_s, max_job_runtime_s=settings.max_job_runtime_s,
+        log_cap_bytes=settings.log_cap_bytes,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await store.migrate()
+        stop = asyncio.Event()
+        loops = [asyncio.create_task(run_reaper(store, interval_s=settings.reaper_interval_s, stop=stop))]
+        if not store.is_sqlite:
+            loops.append(asyncio.create_task(listen_postgres(_asyncpg_dsn(settings), store.waker, stop)))
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in loops:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await store.close()
+
+    app = FastAPI(title="circlet", version="2", lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.store = store
+    app.state.config = config
+    app.state.logs = LogStore(settings.data_dir / "logs")
+    install_error_handlers(app)
+    for module in (me, projects, pipelines, workflows, jobs):
+        app.include_router(module.router, prefix=V2)
+    app.include_router(legacy.router)
+    app.include_router(runner.router)
+    return app
+
+
+def _asyncpg_dsn(settings: Settings) -> str:
+    return settings.resolved_database_url().replace("postgresql+asyncpg://", "postgresql://", 1)

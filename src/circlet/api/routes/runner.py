@@ -1,0 +1,93 @@
+"""The runner protocol (``/runner/v1``); see ``circlet.protocol`` for the exchange."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from circlet.api.deps import ConfigDep, LogsDep, StoreDep, TxDep
+from circlet.engine import runs
+from circlet.errors import Forbidden, Unauthorized
+from circlet.protocol import LEASE_HEADER, ClaimRequest, StepFinish, StepStart, TaskFinish
+
+router = APIRouter(prefix="/runner/v1", tags=["Runner"])
+
+MAX_CLAIM_WAIT_S = 30.0  # seconds
+
+
+async def runner_identity(request: Request, tx: TxDep) -> tuple[str, str]:
+    """(token id, resource class) of the calling runner."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("A runner token is required.")
+    identity = await runs.runner_identity(tx, token.strip())
+    if identity is None:
+        raise Unauthorized("Invalid runner token.")
+    return identity
+
+
+RunnerDep = Annotated[tuple[str, str], Depends(runner_identity)]
+LeaseDep = Annotated[str, Header(alias=LEASE_HEADER)]
+
+
+@router.post("/claim", response_model=None)
+async def claim(body: ClaimRequest, request: Request, store: StoreDep, config: ConfigDep) -> Any:
+    async with store.transaction() as tx:
+        token_id, resource_class = await runner_identity(request, tx)
+    if body["resource_class"] != resource_class:
+        raise Forbidden(f"This runner token is for resource class {resource_class!r}.")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + min(max(float(body.get("wait_s", 0.0)), 0.0), MAX_CLAIM_WAIT_S)
+    while True:
+        woken = store.waker.event(resource_class)  # taken before the claim so no wake-up is lost
+        if await request.is_disconnected():
+            return Response(status_code=204)
+        async with store.transaction() as tx:
+            assignment = await runs.claim_task(
+                tx, token_id=token_id, resource_class=resource_class, runner_name=body["runner_name"],
+                lease_s=config.runner_lease_s, heartbeat_interval_s=config.runner_heartbeat_interval_s,
+                max_runtime_s=config.max_job_runtime_s, base_url=config.base_url,
+            )
+        if assignment is not None:
+            return assignment
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return Response(status_code=204)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(woken.wait(), min(remaining, 5.0))
+
+
+@router.post("/tasks/{task_id}/heartbeat")
+async def heartbeat(task_id: str, lease: LeaseDep, tx: TxDep, _runner: RunnerDep, config: ConfigDep) -> dict[str, Any]:
+    return {"cancel": await runs.heartbeat(tx, task_id, lease, lease_s=config.runner_lease_s)}
+
+
+@router.post("/tasks/{task_id}/steps/{index}/start")
+async def start_step(task_id: str, index: int, body: StepStart, lease: LeaseDep, tx: TxDep, _runner: RunnerDep) -> dict[str, Any]:
+    await runs.start_step(tx, task_id, lease, index, body)
+    return {}
+
+
+@router.post("/tasks/{task_id}/steps/{index}/output")
+async def step_output(
+    task_id: str, index: int, request: Request, lease: LeaseDep, tx: TxDep, _runner: RunnerDep, logs: LogsDep,
+    config: ConfigDep, offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    data = await request.body()
+    size = await runs.append_output(tx, logs, task_id, lease, index, offset=offset, data=data, cap_bytes=config.log_cap_bytes)
+    return {"size": size}
+
+
+@router.post("/tasks/{task_id}/steps/{index}/finish")
+async def finish_step(task_id: str, index: int, body: StepFinish, lease: LeaseDep, tx: TxDep, _runner: RunnerDep) -> dict[str, Any]:
+    await runs.finish_step(tx, task_id, lease, index, body)
+    return {}
+
+
+@router.post("/tasks/{task_id}/finish")
+async def finish_task(task_id: str, body: TaskFinish, lease: LeaseDep, tx: TxDep, _runner: RunnerDep) -> dict[str, Any]:
+    await runs.finish_task(tx, task_id, lease, body["status"])
+    return {}

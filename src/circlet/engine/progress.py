@@ -1,0 +1,72 @@
+"""Moving a workflow forward: unblock jobs, queue their tasks, fold statuses upward."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circlet.engine.transitions import JobState, fold_tasks, sources_of, unblocked, workflow_status
+from circlet.errors import InvalidTransition
+from circlet.model.pipelines import Job
+from circlet.model.statuses import JobStatus, JobType, WorkflowStatus
+from circlet.store import jobs as job_store
+from circlet.store import pipelines as pipeline_store
+from circlet.store import tasks as task_store
+from circlet.store import workflows as workflow_store
+from circlet.store.notify import notify_queue
+from circlet.store.workflows import FINAL_WORKFLOW_STATUSES
+
+
+async def queue_job(tx: AsyncSession, job: Job) -> None:
+    """Create the job's tasks (one per parallel node) and wake runners of its class."""
+    await task_store.create_tasks(tx, job.id, count=max(1, job.parallelism), resource_class=job.resource_class)
+    await notify_queue(tx, job.resource_class)
+
+
+async def advance_workflow(tx: AsyncSession, workflow_id: str) -> WorkflowStatus:
+    """Unblock what can run, then recompute and store the workflow's status."""
+    jobs = await job_store.list_workflow_jobs(tx, workflow_id)
+    states = [JobState(j.name, j.type, j.status, j.requires, j.requires_statuses) for j in jobs]
+    by_name = {j.name: j for j in jobs}
+    for name, new in unblocked(states).items():
+        job = by_name[name]
+        await job_store.set_job_status(tx, job.id, expected=[JobStatus.BLOCKED], new=new)
+        if new is JobStatus.QUEUED:
+            await queue_job(tx, job)
+    jobs = await job_store.list_workflow_jobs(tx, workflow_id)
+    return await _store_workflow_status(tx, workflow_id, [j.status for j in jobs])
+
+
+async def _store_workflow_status(tx: AsyncSession, workflow_id: str, statuses: list[JobStatus]) -> WorkflowStatus:
+    workflow = await workflow_store.get_workflow(tx, workflow_id)
+    new = workflow_status(statuses)
+    if workflow.status in FINAL_WORKFLOW_STATUSES or new is workflow.status:
+        return workflow.status
+    await workflow_store.set_workflow_status(tx, workflow_id, expected=workflow.status, new=new)
+    await pipeline_store.touch_pipeline(tx, workflow.pipeline_id)
+    return new
+
+
+async def settle_job(tx: AsyncSession, job_id: str) -> None:
+    """Fold a job's tasks into its status once all are final, then advance its workflow."""
+    tasks = await task_store.list_tasks(tx, job_id)
+    final = fold_tasks([t.status for t in tasks])
+    if final is None:
+        return
+    try:
+        await job_store.set_job_status(tx, job_id, expected=sources_of(final) & {JobStatus.QUEUED, JobStatus.RUNNING}, new=final)
+    except InvalidTransition:
+        return  # already final (e.g. canceled while its runner was still finishing)
+    job = await job_store.get_job(tx, job_id)
+    await advance_workflow(tx, job.workflow_id)
+
+
+async def mark_job_running(tx: AsyncSession, job: Job) -> None:
+    if job.status is JobStatus.QUEUED:
+        try:
+            await job_store.set_job_status(tx, job.id, expected=[JobStatus.QUEUED], new=JobStatus.RUNNING)
+        except InvalidTransition:
+            return
+
+
+def is_approval(job: Job) -> bool:
+    return job.type is JobType.APPROVAL

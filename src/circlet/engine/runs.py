@@ -1,0 +1,123 @@
+"""What runners do, as use cases: claim a task, heartbeat, report steps and output, finish.
+
+Every function runs in the caller's transaction and checks the task's lease, so a runner that lost
+its lease (the reaper failed its task) cannot write into a job any more.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circlet.engine.environment import assignment_for
+from circlet.engine.progress import mark_job_running, settle_job
+from circlet.errors import BadRequest
+from circlet.model.statuses import JobStatus, StepStatus
+from circlet.protocol import StepFinish, StepStart, TaskAssignment
+from circlet.store import accounts as account_store
+from circlet.store import jobs as job_store
+from circlet.store import runners as runner_store
+from circlet.store import steps as step_store
+from circlet.store import tasks as task_store
+from circlet.store._types import utcnow
+from circlet.store.logs import LogStore
+
+log = logging.getLogger(__name__)
+
+_TASK_RESULTS = {
+    "success": JobStatus.SUCCESS,
+    "failed": JobStatus.FAILED,
+    "canceled": JobStatus.CANCELED,
+    "timedout": JobStatus.TIMEDOUT,
+    "infrastructure_fail": JobStatus.INFRASTRUCTURE_FAIL,
+}
+
+
+async def claim_task(
+    tx: AsyncSession, *, token_id: str, resource_class: str, runner_name: str, lease_s: float,
+    heartbeat_interval_s: float, max_runtime_s: float, base_url: str,
+) -> TaskAssignment | None:
+    """Lease the oldest queued task of the runner's class and describe it for the runner."""
+    runner_id = await runner_store.register_runner(tx, token_id=token_id, name=runner_name, resource_class=resource_class)
+    task = await task_store.claim_task(tx, resource_class=resource_class, runner_id=runner_id, runner_name=runner_name, lease_s=lease_s)
+    if task is None:
+        return None
+    job = await job_store.get_job(tx, task.job_id)
+    await mark_job_running(tx, job)
+    log.info("task claimed", extra={"action": "task_claimed", "job_id": job.id, "task_id": task.id, "runner": runner_name})
+    return await assignment_for(
+        tx, job, task, lease_s=lease_s, heartbeat_interval_s=heartbeat_interval_s, max_runtime_s=max_runtime_s,
+        base_url=base_url,
+    )
+
+
+async def heartbeat(tx: AsyncSession, task_id: str, lease_id: str, *, lease_s: float) -> bool:
+    """Extend the lease; True when the job was canceled and the runner must stop."""
+    return await task_store.renew_lease(tx, task_id, lease_id, lease_s=lease_s)
+
+
+async def start_step(tx: AsyncSession, task_id: str, lease_id: str, step_index: int, body: StepStart) -> None:
+    task = await task_store.leased_task(tx, task_id, lease_id)
+    job = await job_store.get_job(tx, task.job_id)
+    steps = job.definition.get("steps", [])
+    step_type = steps[step_index]["type"] if 0 <= step_index < len(steps) else "run"
+    await step_store.start_step(
+        tx, task_id=task.id, job_id=task.job_id, node_index=task.node_index, step_index=step_index,
+        name=body["name"], type=step_type, started_at=_parse_time(body["started_at"]),
+    )
+
+
+async def append_output(
+    tx: AsyncSession, logs: LogStore, task_id: str, lease_id: str, step_index: int, *, offset: int, data: bytes,
+    cap_bytes: int = 0,
+) -> int:
+    """Append a chunk of a step's output at ``offset``; returns the stored size."""
+    task = await task_store.leased_task(tx, task_id, lease_id)
+    size, truncated = await logs.append(task.job_id, task.node_index, step_index, offset=offset, data=data, cap_bytes=cap_bytes)
+    await step_store.set_output_size(tx, task_id=task.id, step_index=step_index, size=size, truncated=truncated)
+    return size
+
+
+async def finish_step(tx: AsyncSession, task_id: str, lease_id: str, step_index: int, body: StepFinish) -> None:
+    task = await task_store.leased_task(tx, task_id, lease_id)
+    await step_store.finish_step(
+        tx, task_id=task.id, step_index=step_index, status=StepStatus(body["status"]),
+        exit_code=body.get("exit_code"), ended_at=_parse_time(body["ended_at"]),
+    )
+
+
+async def finish_task(tx: AsyncSession, task_id: str, lease_id: str, result: str) -> None:
+    """Record a task's result and move its job and workflow on."""
+    if result not in _TASK_RESULTS:
+        raise BadRequest(f"Unknown task status {result!r}.")
+    task = await task_store.leased_task(tx, task_id, lease_id)
+    status = _TASK_RESULTS[result]
+    if await task_store.finish_task(tx, task.id, expected=JobStatus.RUNNING, status=status):
+        await step_store.finish_running_steps(tx, task.id, status=StepStatus.CANCELED, ended_at=utcnow())
+        await settle_job(tx, task.job_id)
+
+
+async def reap_stale_tasks(tx: AsyncSession, *, now: datetime | None = None) -> int:
+    """Fail the tasks whose runner stopped heartbeating (``infrastructure_fail``). Returns how many."""
+    expired = await task_store.expired_tasks(tx, now or utcnow())
+    for task in expired:
+        if await task_store.finish_task(tx, task.id, expected=JobStatus.RUNNING, status=JobStatus.INFRASTRUCTURE_FAIL):
+            log.warning("runner lost", extra={"action": "task_reaped", "task_id": task.id, "job_id": task.job_id})
+            await step_store.finish_running_steps(tx, task.id, status=StepStatus.FAILED, ended_at=utcnow())
+            await settle_job(tx, task.job_id)
+    return len(expired)
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest(f"Invalid timestamp {value!r}.") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=utcnow().tzinfo)
+
+
+async def runner_identity(tx: AsyncSession, token: str) -> tuple[str, str] | None:
+    """(token id, resource class) for a runner token, or None."""
+    return await account_store.runner_token_class(tx, token)

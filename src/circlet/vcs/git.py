@@ -1,0 +1,115 @@
+"""Read a project's repository with the git CLI: resolve refs, read files, describe commits."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+
+from circlet.errors import NotFound, VcsError
+
+GIT_TIMEOUT_S = 60.0
+#: git must never prompt (no terminal, no credential helpers asking for a password)
+_GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ASKPASS": "/bin/true",
+    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    "HOME": os.environ.get("HOME", "/tmp"),
+    "LANG": "C",
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Commit:
+    revision: str
+    subject: str
+    body: str
+    author_name: str
+    author_email: str
+
+
+async def _git(repo: str, *args: str, check: bool = True) -> tuple[int, bytes, bytes]:
+    proc = await asyncio.create_subprocess_exec(
+        "git", "--git-dir" if _is_bare_or_url(repo) else "-C", _git_dir(repo), *args,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=_GIT_ENV,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), GIT_TIMEOUT_S)
+    except TimeoutError as exc:
+        proc.kill()
+        raise VcsError(f"git {args[0]} timed out after {GIT_TIMEOUT_S:.0f}s") from exc
+    if check and proc.returncode != 0:
+        raise VcsError(f"git {args[0]} failed: {err.decode(errors='replace').strip()}")
+    return proc.returncode or 0, out, err
+
+
+def _is_bare_or_url(repo: str) -> bool:
+    return os.path.isdir(repo) and not os.path.exists(os.path.join(repo, ".git")) and os.path.exists(os.path.join(repo, "HEAD"))
+
+
+def _git_dir(repo: str) -> str:
+    if is_remote(repo):
+        raise VcsError(f"remote repositories must be mirrored locally first: {repo}")
+    return repo
+
+
+def is_remote(repo: str) -> bool:
+    return "://" in repo or (repo.startswith("git@") and ":" in repo)
+
+
+async def local_repo(repo_url: str, mirror_dir: str) -> str:
+    """A local path to read ``repo_url`` from: the path itself, or a bare mirror fetched now."""
+    if not is_remote(repo_url):
+        if not os.path.isdir(repo_url):
+            raise VcsError(f"The project's repository {repo_url} does not exist on the server.")
+        return repo_url
+    if os.path.isdir(mirror_dir):
+        await _run("git", "--git-dir", mirror_dir, "fetch", "--prune", "--tags", "origin", "+refs/heads/*:refs/heads/*")
+    else:
+        os.makedirs(os.path.dirname(mirror_dir), exist_ok=True)
+        await _run("git", "clone", "--mirror", "--quiet", repo_url, mirror_dir)
+    return mirror_dir
+
+
+async def _run(*argv: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE, env=_GIT_ENV,
+    )
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(), GIT_TIMEOUT_S)
+    except TimeoutError as exc:
+        proc.kill()
+        raise VcsError(f"{argv[1]} of the repository timed out") from exc
+    if proc.returncode != 0:
+        raise VcsError(f"git {argv[1]} failed: {err.decode(errors='replace').strip()}")
+
+
+async def resolve_ref(repo: str, *, branch: str | None = None, tag: str | None = None, revision: str | None = None) -> str:
+    """Return the full commit SHA for a branch, tag or revision. Raises NotFound for an unknown ref."""
+    if revision:
+        spec, what = f"{revision}^{{commit}}", f"revision {revision!r}"
+    elif tag:
+        spec, what = f"refs/tags/{tag}^{{commit}}", f"tag {tag!r}"
+    else:
+        spec, what = f"refs/heads/{branch}^{{commit}}", f"branch {branch!r}"
+    code, out, _ = await _git(repo, "rev-parse", "--verify", "--quiet", spec, check=False)
+    if code != 0:
+        raise NotFound(f"Unknown {what} in the project's repository.")
+    return out.decode().strip()
+
+
+async def read_file(repo: str, revision: str, path: str) -> str | None:
+    """The text of ``path`` at ``revision``, or None when the file does not exist there."""
+    code, out, _ = await _git(repo, "show", f"{revision}:{path}", check=False)
+    if code != 0:
+        return None
+    return out.decode("utf-8", errors="replace")
+
+
+async def describe_commit(repo: str, revision: str) -> Commit:
+    _, out, _ = await _git(repo, "show", "-s", "--format=%H%x00%an%x00%ae%x00%B", revision)
+    sha, name, email, message = out.decode("utf-8", errors="replace").split("\x00", 3)
+    subject, _, body = message.strip().partition("\n")
+    return Commit(revision=sha, subject=subject.strip(), body=body.strip(), author_name=name, author_email=email)
