@@ -70,11 +70,11 @@ def format_path(path: Path) -> str:
     return out
 
 
-def resolve_scalar(value: str, style: str | None, tag: str | None) -> Any:
+def resolve_scalar(value: str, plain: bool, tag: str | None) -> Any:
     """Resolve a scalar as YAML 1.1 does (booleans, null, ints, floats); quoted scalars stay strings."""
     if tag not in (None, "!"):
         return _construct_tagged(value, tag)
-    if style is not None or tag == "!":
+    if not plain or tag == "!":
         return value
     return _resolve_plain(value)
 
@@ -239,12 +239,13 @@ class _Builder:
 
     def scalar(self, event: Any) -> None:
         try:
-            value = resolve_scalar(event.value, event.style, event.tag)
+            plain = not event.style
+            value = resolve_scalar(event.value, plain, event.tag)
         except _TagError as exc:
             raise self.fail(f"unsupported YAML tag {exc.tag}", event.start_mark) from None
         top = self.stack[-1] if self.stack else None
         if top is not None and isinstance(top.container, dict) and top.key is _NO_KEY:
-            if value == "<<" and event.style is not None:
+            if value == "<<" and not plain:
                 value = _QuotedKey(value)
         path = self.child_path()
         if top is None or isinstance(top.container, list) or top.key is not _NO_KEY:

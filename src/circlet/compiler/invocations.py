@@ -1,0 +1,138 @@
+"""Workflow job entries -> named job instances (invocation keys, matrix expansion, repeated names)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from circlet.compiler import interpolate, matrix
+from circlet.compiler.expand import Where
+from circlet.errors import Problem
+from circlet.model.statuses import JobType
+
+RESERVED_KEYS = frozenset(
+    {
+        "name",
+        "requires",
+        "context",
+        "type",
+        "filters",
+        "matrix",
+        "pre-steps",
+        "post-steps",
+        "serial-group",
+        "override-with",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One job instance of a workflow, before its job is expanded."""
+
+    name: str
+    ref: str  #: the job referenced (``build``, ``node/test``)
+    where: Where
+    type: JobType = JobType.BUILD
+    args: dict[str, Any] = field(default_factory=dict)
+    requires: Any = None
+    contexts: tuple[str, ...] = ()
+    serial_group: str | None = None
+    filters: Any = None
+    pre_steps: Any = None
+    post_steps: Any = None
+    override_with: str | None = None
+    alias: str | None = None  #: matrix alias, usable in ``requires``
+    explicit_name: bool = False
+
+
+def read_entries(entries: Any, where: Where, problems: list[Problem]) -> list[Instance]:
+    """Read a workflow's ``jobs`` list into instances with unique names."""
+    if not isinstance(entries, list) or not entries:
+        problems.append(where.problem("a workflow needs a non-empty 'jobs' list"))
+        return []
+    instances: list[Instance] = []
+    for index, entry in enumerate(entries):
+        instances.extend(_entry(entry, where.at(index), problems))
+    return _unique_names(instances, problems)
+
+
+def _entry(entry: Any, where: Where, problems: list[Problem]) -> list[Instance]:
+    if isinstance(entry, str):
+        return [Instance(name=entry, ref=entry, where=where)]
+    if not isinstance(entry, dict) or len(entry) != 1:
+        problems.append(where.problem("a workflow job must be a job name or a map with one job name"))
+        return []
+    ((ref, invocation),) = entry.items()
+    ref = str(ref)
+    where = where.at(ref)
+    if invocation is None:
+        invocation = {}
+    if not isinstance(invocation, dict):
+        problems.append(where.problem(f"the invocation of job '{ref}' must be a map"))
+        return []
+    if "matrix" not in invocation:
+        return [_instance(ref, invocation, where, problems)]
+    try:
+        expanded = matrix.expand(invocation["matrix"])
+    except matrix.MatrixError as exc:
+        problems.append(where.at("matrix").problem(str(exc)))
+        return []
+    rest = {k: v for k, v in invocation.items() if k != "matrix"}
+    out = []
+    for combination in expanded.combinations:
+        scope = interpolate.Scope(matrix=combination)
+        concrete = interpolate.substitute(rest, scope)
+        concrete.setdefault("name", matrix.instance_name(ref, combination))
+        instance = _instance(ref, {**concrete, **combination}, where, problems)
+        out.append(replace(instance, alias=expanded.alias or ref, explicit_name=True))
+    return out
+
+
+def _instance(ref: str, invocation: dict[str, Any], where: Where, problems: list[Problem]) -> Instance:
+    kind = invocation.get("type")
+    job_type = JobType.APPROVAL if kind == "approval" else JobType.BUILD
+    if kind not in (None, "approval", "build"):
+        problems.append(where.at("type").problem(f"unsupported job type {kind!r} in a workflow"))
+    name = invocation.get("name")
+    context = invocation.get("context")
+    contexts = tuple(str(c) for c in context) if isinstance(context, list) else (() if context is None else (str(context),))
+    serial = invocation.get("serial-group")
+    override = invocation.get("override-with")
+    return Instance(
+        name=ref if name is None else interpolate.render(name),
+        ref=ref,
+        where=where,
+        type=job_type,
+        args={k: v for k, v in invocation.items() if k not in RESERVED_KEYS},
+        requires=invocation.get("requires"),
+        contexts=contexts,
+        serial_group=None if serial is None else interpolate.render(serial),
+        filters=invocation.get("filters"),
+        pre_steps=invocation.get("pre-steps"),
+        post_steps=invocation.get("post-steps"),
+        override_with=None if override is None else str(override),
+        explicit_name=name is not None,
+    )
+
+
+def _unique_names(instances: list[Instance], problems: list[Problem]) -> list[Instance]:
+    counts = Counter(instance.name for instance in instances)
+    seen: Counter[str] = Counter()
+    out: list[Instance] = []
+    for instance in instances:
+        if counts[instance.name] == 1:
+            out.append(instance)
+            continue
+        if instance.explicit_name:
+            if seen[instance.name]:
+                problems.append(
+                    instance.where.problem(f"the job name '{instance.name}' is used more than once in this workflow")
+                )
+            seen[instance.name] += 1
+            out.append(instance)
+            continue
+        seen[instance.name] += 1
+        out.append(replace(instance, name=f"{instance.name}-{seen[instance.name]}"))
+    return out

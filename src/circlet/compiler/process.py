@@ -1,0 +1,57 @@
+"""The 2.0-shaped expanded config, printed like ``circleci config process``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+try:
+    _BaseDumper: type = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - no libyaml
+    _BaseDumper = yaml.SafeDumper
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
+    """Block style; multi-line strings as ``|`` literals."""
+
+
+def _represent_str(dumper: Any, value: str) -> Any:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump(data: Any) -> str:
+    """YAML text of plain data, keys in insertion order."""
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 16)
+    return text
+
+
+def processed_yaml(
+    *,
+    jobs: Mapping[str, Any],
+    workflows: Mapping[str, list[tuple[str, dict[str, Any]]]],
+    resolved_orbs: Mapping[str, str],
+    source: str,
+    setup: bool = False,
+) -> str:
+    """Render the expanded config with orb resolutions first and the original file as comments last."""
+    header = "".join(
+        f"# Orb '{requested}' resolved to '{requested.rsplit('@', 1)[0]}@{version}'\n"
+        for requested, version in resolved_orbs.items()
+    )
+    body: dict[str, Any] = {"version": 2}
+    if setup:
+        body["setup"] = True
+    body["jobs"] = dict(jobs)
+    flows: dict[str, Any] = {"version": 2}
+    for name, entries in workflows.items():
+        flows[name] = {"jobs": [key if not entry else {key: entry} for key, entry in entries]}
+    body["workflows"] = flows
+    original = "".join(f"# {line}".rstrip() + "\n" for line in source.splitlines())
+    return f"{header}{dump(body)}\n# Original config.yml file:\n{original}"
