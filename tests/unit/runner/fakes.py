@@ -7,7 +7,9 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -156,3 +158,12 @@ def run_step(command: str, **extra: Any) -> StepSpec:
     spec = StepSpec(type="run", name=extra.pop("name", command[:40]), command=command)
     spec.update(extra)  # type: ignore[typeddict-item]
     return spec
+
+
+def assert_dead(pid_file: Path) -> None:
+    """The process is gone or a zombie (killed, not yet reaped by its new parent)."""
+    stat = Path(f"/proc/{int(pid_file.read_text())}/stat")
+    deadline = time.monotonic() + 1
+    while stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, "process still alive"
+        time.sleep(0.02)

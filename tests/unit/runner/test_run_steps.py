@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.unit.runner.conftest import RunTasks
-from tests.unit.runner.fakes import make_assignment, run_step
+from tests.unit.runner.fakes import assert_dead, make_assignment, run_step
 
 
 async def test_successful_steps_report_start_output_finish(run_tasks: RunTasks) -> None:
@@ -225,8 +224,7 @@ async def test_background_step_runs_alongside_and_is_killed_at_job_end(
     assert task.step(0).status == "success"
     assert task.step(0).text == "started\n"
     assert task.step(1).text == "fg\n"
-    with pytest.raises(ProcessLookupError):
-        os.kill(int(pid_file.read_text()), 0)
+    assert_dead(pid_file)
 
 
 async def test_background_failure_fails_the_job(run_tasks: RunTasks) -> None:
