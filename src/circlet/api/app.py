@@ -28,8 +28,11 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     """Build the ASGI app. Migrations run at start-up; background loops stop at shutdown."""
     store = store or Store.from_url(settings.resolved_database_url())
     config = ServerConfig(
-        base_url=settings.public_url(), data_dir=settings.data_dir, runner_lease_s=settings.runner_lease_s,
-        runner_heartbeat_interval_s=settings.runner_heartbeat_interval_s, max_job_runtime_s=settings.max_job_runtime_s,
+        base_url=settings.public_url(),
+        data_dir=settings.data_dir,
+        runner_lease_s=settings.runner_lease_s,
+        runner_heartbeat_interval_s=settings.runner_heartbeat_interval_s,
+        max_job_runtime_s=settings.max_job_runtime_s,
         log_cap_bytes=settings.log_cap_bytes,
     )
 
@@ -50,7 +53,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
                     await task
             await store.close()
 
-    app = FastAPI(title="circlet", version="2", lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="circlet", version="2", lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json"
+    )
     app.state.store = store
     app.state.config = config
     app.state.logs = LogStore(settings.data_dir / "logs")

@@ -64,7 +64,9 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else "Request failed."
     if exc.status_code == 404 and message == "Not Found":  # noqa: PLR2004
         message = "Not found."
-    return JSONResponse({"message": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    return JSONResponse(
+        {"message": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -24,17 +24,25 @@ def user_json(user: User) -> dict[str, Any]:
 
 def collaboration_json(org: Org) -> dict[str, Any]:
     return {
-        "id": org.id, "vcs-type": LONG_NAMES.get(org.vcs_type, org.vcs_type), "name": org.name,
-        "avatar_url": "", "slug": org.slug,
+        "id": org.id,
+        "vcs-type": LONG_NAMES.get(org.vcs_type, org.vcs_type),
+        "name": org.name,
+        "avatar_url": "",
+        "slug": org.slug,
     }
 
 
 def project_json(project: Project, base_url: str) -> dict[str, Any]:
     return {
-        "slug": project.slug, "name": project.name, "id": project.id, "organization_name": project.org_name,
-        "organization_slug": project.org_slug, "organization_id": project.org_id,
+        "slug": project.slug,
+        "name": project.name,
+        "id": project.id,
+        "organization_name": project.org_name,
+        "organization_slug": project.org_slug,
+        "organization_id": project.org_id,
         "vcs_info": {
-            "vcs_url": project.repo_url, "provider": _provider(project.vcs_type),
+            "vcs_url": project.repo_url,
+            "provider": _provider(project.vcs_type),
             "default_branch": project.default_branch,
         },
     }
@@ -67,16 +75,26 @@ def pipeline_json(pipeline: Pipeline) -> dict[str, Any]:
 
 
 def pipeline_created_json(pipeline: Pipeline) -> dict[str, Any]:
-    return {"id": pipeline.id, "state": pipeline.state.value, "number": pipeline.number, "created_at": iso(pipeline.created_at)}
+    return {
+        "id": pipeline.id,
+        "state": pipeline.state.value,
+        "number": pipeline.number,
+        "created_at": iso(pipeline.created_at),
+    }
 
 
 def workflow_json(workflow: Workflow) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "pipeline_id": workflow.pipeline_id, "id": workflow.id, "name": workflow.name,
-        "project_slug": workflow.project_slug, "status": workflow.status.value,
+        "pipeline_id": workflow.pipeline_id,
+        "id": workflow.id,
+        "name": workflow.name,
+        "project_slug": workflow.project_slug,
+        "status": workflow.status.value,
         "started_by": workflow.started_by or "00000000-0000-0000-0000-000000000000",
-        "pipeline_number": workflow.pipeline_number, "created_at": iso(workflow.created_at),
-        "stopped_at": iso(workflow.stopped_at), "tag": workflow.tag,
+        "pipeline_number": workflow.pipeline_number,
+        "created_at": iso(workflow.created_at),
+        "stopped_at": iso(workflow.stopped_at),
+        "tag": workflow.tag,
     }
     if workflow.canceled_by:
         body["canceled_by"] = workflow.canceled_by
@@ -117,7 +135,12 @@ def job_detail_json(
     duration = int((stopped - started).total_seconds() * 1000) if started and stopped else None
     return {
         "web_url": f"{base_url}/pipelines/{project.slug}/{workflow.pipeline_number}/workflows/{workflow.id}/jobs/{job.number}",
-        "project": {"id": project.id, "slug": project.slug, "name": project.name, "external_url": project.repo_url},
+        "project": {
+            "id": project.id,
+            "slug": project.slug,
+            "name": project.name,
+            "external_url": project.repo_url,
+        },
         "parallel_runs": [{"index": t.node_index, "status": t.status.value} for t in tasks],
         "started_at": iso(started) or iso(job.created_at),
         "latest_workflow": {"id": workflow.id, "name": workflow.name},

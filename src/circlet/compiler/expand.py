@@ -56,6 +56,13 @@ class Expander:
     legacy: bool = False  #: version 2 config: no parameters, no commands
     problems: list[Problem] = field(default_factory=list)
 
+    def find(self, namespace: Namespace, kind: str, name: str) -> Element | None:
+        """Look in the element's own namespace, then in the config's (values passed in by the caller)."""
+        found = find(namespace, kind, name)
+        if found is None and namespace is not self.root:
+            found = find(self.root, kind, name)
+        return found
+
     def report(self, where: Where, errors: list[ParamError], context: str) -> None:
         for error in errors:
             place = where.at(error.key) if error.key else where
@@ -128,7 +135,7 @@ class Expander:
         if not isinstance(name, str):
             self.problems.append(where.problem(f"an executor reference needs a name ({context})"))
             return None
-        element = find(owner, "executors", name)
+        element = self.find(owner, "executors", name)
         if element is None:
             self.problems.append(where.problem(f"Cannot find a definition for executor named {name}"))
             return None
@@ -177,11 +184,11 @@ class Expander:
         return self.named_step(name, value, namespace, where, depth)
 
     def named_step(self, name: str, value: Any, namespace: Namespace, where: Where, depth: int) -> list[Any]:
-        element = None if self.legacy else find(namespace, "commands", name)
-        if element is not None:
-            return self.expand_command(element, value, where, depth)
         if name in BUILTIN_STEPS or (self.legacy and name in LEGACY_STEPS):
             return [name if value is None else {name: value}]
+        element = None if self.legacy else self.find(namespace, "commands", name)
+        if element is not None:
+            return self.expand_command(element, value, where, depth)
         if interpolate.leftover_references(name, ""):
             self.problems.append(where.problem(f"the step {name!r} refers to a value that is not declared"))
             return []

@@ -18,7 +18,9 @@ async def visible_user(tx: AsyncSession, viewer: User, user_id: str) -> User:
     if user_id == viewer.id:
         return viewer
     other = await account_store.get_user(tx, user_id)
-    if not (await account_store.user_org_ids(tx, viewer.id)) & (await account_store.user_org_ids(tx, other.id)):
+    if not (await account_store.user_org_ids(tx, viewer.id)) & (
+        await account_store.user_org_ids(tx, other.id)
+    ):
         raise NotFound("User not found.")
     return other
 
@@ -50,3 +52,23 @@ async def create_token(tx: AsyncSession, login: str, *, label: str = "") -> str:
 
 async def create_runner_token(tx: AsyncSession, resource_class: str, *, nickname: str = "") -> str:
     return await account_store.create_runner_token(tx, resource_class=resource_class, nickname=nickname)
+
+
+async def require_user(tx: AsyncSession, login: str) -> User:
+    user = await account_store.find_user_by_login(tx, login)
+    if user is None:
+        raise NotFound(f"No user {login!r}.")
+    return user
+
+
+BUILTIN_RUNNER = "built-in"
+
+
+async def rotate_builtin_runner_token(tx: AsyncSession) -> str:
+    """A fresh token for ``circlet serve``'s own runner; earlier ones stop working."""
+    await account_store.delete_runner_tokens(tx, nickname=BUILTIN_RUNNER)
+    return await account_store.create_runner_token(tx, resource_class="*", nickname=BUILTIN_RUNNER)
+
+
+async def find_user(tx: AsyncSession, login: str) -> User | None:
+    return await account_store.find_user_by_login(tx, login)

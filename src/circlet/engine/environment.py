@@ -20,7 +20,13 @@ NO_ENGINE_NOTICE = (
 
 
 async def assignment_for(
-    tx: AsyncSession, job: Job, task: Task, *, lease_s: float, heartbeat_interval_s: float, max_runtime_s: float,
+    tx: AsyncSession,
+    job: Job,
+    task: Task,
+    *,
+    lease_s: float,
+    heartbeat_interval_s: float,
+    max_runtime_s: float,
     base_url: str,
 ) -> TaskAssignment:
     pipeline = await pipeline_store.get_pipeline(tx, job.pipeline_id)
@@ -35,14 +41,30 @@ async def assignment_for(
     executor = definition.get("executor", {})
     steps: list[StepSpec] = [dict(s) for s in definition.get("steps", [])]  # type: ignore[misc]
     return TaskAssignment(
-        task_id=task.id, lease_id=task.lease_id or "", lease_s=lease_s, heartbeat_interval_s=heartbeat_interval_s,
-        job_id=job.id, job_number=job.number or 0, job_name=job.name, project_slug=project.slug,
-        node_index=task.node_index, node_total=max(1, job.parallelism), executor=executor,
-        working_directory=definition.get("working_directory", "~/project"), shell=definition.get("shell"),
-        environment=environment, secrets=sorted({v for v in secret_env.values() if len(v) >= MIN_SECRET_LENGTH}),
+        task_id=task.id,
+        lease_id=task.lease_id or "",
+        lease_s=lease_s,
+        heartbeat_interval_s=heartbeat_interval_s,
+        job_id=job.id,
+        job_number=job.number or 0,
+        job_name=job.name,
+        project_slug=project.slug,
+        node_index=task.node_index,
+        node_total=max(1, job.parallelism),
+        executor=executor,
+        working_directory=definition.get("working_directory", "~/project"),
+        shell=definition.get("shell"),
+        environment=environment,
+        secrets=sorted({v for v in secret_env.values() if len(v) >= MIN_SECRET_LENGTH}),
         steps=steps,
-        checkout={"repository_url": project.repo_url, "revision": pipeline.revision, "branch": pipeline.branch, "tag": pipeline.tag},
-        max_runtime_s=max_runtime_s, notices=_notices(executor),
+        checkout={
+            "repository_url": project.repo_url,
+            "revision": pipeline.revision,
+            "branch": pipeline.branch,
+            "tag": pipeline.tag,
+        },
+        max_runtime_s=max_runtime_s,
+        notices=_notices(executor),
     )
 
 
@@ -52,7 +74,9 @@ async def secrets_for(tx: AsyncSession, job: Job, project: Project) -> dict[str,
     return {}
 
 
-def builtin_environment(job: Job, task: Task, pipeline: Pipeline, project: Project, *, base_url: str) -> dict[str, str]:
+def builtin_environment(
+    job: Job, task: Task, pipeline: Pipeline, project: Project, *, base_url: str
+) -> dict[str, str]:
     """CircleCI's built-in variables."""
     org, repo = project.slug.split("/")[1:3]
     env = {

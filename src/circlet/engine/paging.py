@@ -9,7 +9,9 @@ from circlet.store.pages import DEFAULT_PAGE_SIZE, decode_token, encode_token
 T = TypeVar("T")
 
 
-def paginate(items: list[T], page_token: str | None, *, page_size: int = DEFAULT_PAGE_SIZE) -> tuple[list[T], str | None]:
+def paginate(
+    items: list[T], page_token: str | None, *, page_size: int = DEFAULT_PAGE_SIZE
+) -> tuple[list[T], str | None]:
     key = decode_token(page_token)
     start = int(key[0]) if key and isinstance(key[0], int) else 0
     end = start + page_size

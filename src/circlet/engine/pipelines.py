@@ -69,17 +69,29 @@ async def trigger_pipeline(
     commit = await vcs.describe_commit(repo, revision)
     number = await project_store.next_pipeline_number(tx, project.id)
     pipeline_id = await pipeline_store.create_pipeline(
-        tx, project_id=project.id, number=number, trigger_type=request.trigger_type,
-        actor_id=actor.id if actor else None, branch=branch if not request.tag else None, tag=request.tag,
-        revision=revision, vcs=_vcs_info(project, branch if not request.tag else None, request.tag, commit),
-        parameters=dict(request.parameters or {}), trigger_parameters=dict(request.parameters or {}),
+        tx,
+        project_id=project.id,
+        number=number,
+        trigger_type=request.trigger_type,
+        actor_id=actor.id if actor else None,
+        branch=branch if not request.tag else None,
+        tag=request.tag,
+        revision=revision,
+        vcs=_vcs_info(project, branch if not request.tag else None, request.tag, commit),
+        parameters=dict(request.parameters or {}),
+        trigger_parameters=dict(request.parameters or {}),
         received_at=received_at,
     )
     source = request.config_override
     if source is None:
         source = await vcs.read_file(repo, revision, CONFIG_PATH)
     if source is None:
-        await _error(tx, pipeline_id, "config-fetch", f"{CONFIG_PATH} not found at {revision[:12]}: no configuration was found in the project's repository at that commit.")
+        await _error(
+            tx,
+            pipeline_id,
+            "config-fetch",
+            f"{CONFIG_PATH} not found at {revision[:12]}: no configuration was found in the project's repository at that commit.",
+        )
         return await pipeline_store.get_pipeline(tx, pipeline_id)
     pipeline = await pipeline_store.get_pipeline(tx, pipeline_id)
     await compile_and_start(tx, pipeline, project, source, request)
@@ -94,59 +106,101 @@ async def compile_and_start(
     orbs = StoreOrbSource(tx)
     try:
         compiled = await anyio.to_thread.run_sync(
-            lambda: compile_config(source, values=values, parameters=request.parameters or {}, orbs=orbs, file=CONFIG_PATH)
+            lambda: compile_config(
+                source, values=values, parameters=request.parameters or {}, orbs=orbs, file=CONFIG_PATH
+            )
         )
     except ConfigInvalid as exc:
         await pipeline_store.update_pipeline(
-            tx, pipeline.id, state=PipelineState.ERRORED, config_source=source,
+            tx,
+            pipeline.id,
+            state=PipelineState.ERRORED,
+            config_source=source,
             errors=[{"type": "config", "message": str(p)} for p in exc.problems],
         )
         return
     state = PipelineState.SETUP_PENDING if compiled.setup else PipelineState.CREATED
     await pipeline_store.update_pipeline(
-        tx, pipeline.id, state=state, config_source=source, config_compiled=compiled.processed_yaml,
-        parameters=dict(compiled.parameters), errors=[],
+        tx,
+        pipeline.id,
+        state=state,
+        config_source=source,
+        config_compiled=compiled.processed_yaml,
+        parameters=dict(compiled.parameters),
+        errors=[],
     )
     await start_workflows(tx, pipeline, compiled, actor_id=pipeline.actor_id, setup=compiled.setup)
 
 
 async def start_workflows(
-    tx: AsyncSession, pipeline: Pipeline, compiled: CompiledConfig, *, actor_id: str | None, setup: bool = False
+    tx: AsyncSession,
+    pipeline: Pipeline,
+    compiled: CompiledConfig,
+    *,
+    actor_id: str | None,
+    setup: bool = False,
 ) -> list[WorkflowId]:
     created = []
     for plan in compiled.workflows:
         if plan.runs and any(j.runs for j in plan.jobs):
-            created.append(await _create_workflow(tx, pipeline, compiled, plan, actor_id=actor_id, setup=setup))
+            created.append(
+                await _create_workflow(tx, pipeline, compiled, plan, actor_id=actor_id, setup=setup)
+            )
     return created
 
 
 async def _create_workflow(
-    tx: AsyncSession, pipeline: Pipeline, compiled: CompiledConfig, plan: WorkflowPlan, *, actor_id: str | None,
+    tx: AsyncSession,
+    pipeline: Pipeline,
+    compiled: CompiledConfig,
+    plan: WorkflowPlan,
+    *,
+    actor_id: str | None,
     setup: bool,
 ) -> WorkflowId:
     workflow_id = await workflow_store.create_workflow(
-        tx, pipeline_id=pipeline.id, project_id=pipeline.project_id, name=plan.name,
-        status=WorkflowStatus.RUNNING, started_by=actor_id, tag="setup" if setup else None,
+        tx,
+        pipeline_id=pipeline.id,
+        project_id=pipeline.project_id,
+        name=plan.name,
+        status=WorkflowStatus.RUNNING,
+        started_by=actor_id,
+        tag="setup" if setup else None,
     )
     jobs = [j for j in plan.jobs if j.runs]
-    numbers = iter(await project_store.take_job_numbers(tx, pipeline.project_id, sum(j.type is JobType.BUILD for j in jobs)))
+    numbers = iter(
+        await project_store.take_job_numbers(
+            tx, pipeline.project_id, sum(j.type is JobType.BUILD for j in jobs)
+        )
+    )
     now = utcnow()
     for job in jobs:
         definition = compiled.jobs.get(job.job) if job.type is JobType.BUILD else None
         await job_store.create_job(
-            tx, workflow_id=workflow_id, pipeline_id=pipeline.id, project_id=pipeline.project_id,
-            number=next(numbers) if job.type is JobType.BUILD else None, name=job.name, type=job.type,
-            status=JobStatus.BLOCKED, requires=job.requires, requires_statuses=job.requires_statuses,
-            contexts=job.contexts, definition=job_definition_to_json(definition) if definition else {},
+            tx,
+            workflow_id=workflow_id,
+            pipeline_id=pipeline.id,
+            project_id=pipeline.project_id,
+            number=next(numbers) if job.type is JobType.BUILD else None,
+            name=job.name,
+            type=job.type,
+            status=JobStatus.BLOCKED,
+            requires=job.requires,
+            requires_statuses=job.requires_statuses,
+            contexts=job.contexts,
+            definition=job_definition_to_json(definition) if definition else {},
             resource_class=definition.executor.resource_class if definition else "",
-            parallelism=definition.parallelism if definition else 1, created_at=now,
+            parallelism=definition.parallelism if definition else 1,
+            created_at=now,
         )
     await advance_workflow(tx, workflow_id)
     return workflow_id
 
 
 async def _error(tx: AsyncSession, pipeline_id: PipelineId, kind: str, message: str) -> None:
-    await pipeline_store.update_pipeline(tx, pipeline_id, state=PipelineState.ERRORED, errors=[{"type": kind, "message": message}])
+    await pipeline_store.update_pipeline(
+        tx, pipeline_id, state=PipelineState.ERRORED, errors=[{"type": kind, "message": message}]
+    )
 
 
 async def _repo(project: Project, mirrors_dir: Path) -> str:
@@ -194,4 +248,3 @@ def pipeline_values(pipeline: Pipeline, project: Project, request: TriggerReques
         "pipeline.trigger_parameters.git.commit_message": pipeline.vcs.get("commit", {}).get("subject", ""),
     }
     return values
-

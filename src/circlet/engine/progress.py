@@ -18,7 +18,9 @@ from circlet.store.workflows import FINAL_WORKFLOW_STATUSES
 
 async def queue_job(tx: AsyncSession, job: Job) -> None:
     """Create the job's tasks (one per parallel node) and wake runners of its class."""
-    await task_store.create_tasks(tx, job.id, count=max(1, job.parallelism), resource_class=job.resource_class)
+    await task_store.create_tasks(
+        tx, job.id, count=max(1, job.parallelism), resource_class=job.resource_class
+    )
     await notify_queue(tx, job.resource_class)
 
 
@@ -36,7 +38,9 @@ async def advance_workflow(tx: AsyncSession, workflow_id: str) -> WorkflowStatus
     return await _store_workflow_status(tx, workflow_id, [j.status for j in jobs])
 
 
-async def _store_workflow_status(tx: AsyncSession, workflow_id: str, statuses: list[JobStatus]) -> WorkflowStatus:
+async def _store_workflow_status(
+    tx: AsyncSession, workflow_id: str, statuses: list[JobStatus]
+) -> WorkflowStatus:
     workflow = await workflow_store.get_workflow(tx, workflow_id)
     new = workflow_status(statuses)
     if workflow.status in FINAL_WORKFLOW_STATUSES or new is workflow.status:
@@ -53,7 +57,9 @@ async def settle_job(tx: AsyncSession, job_id: str) -> None:
     if final is None:
         return
     try:
-        await job_store.set_job_status(tx, job_id, expected=sources_of(final) & {JobStatus.QUEUED, JobStatus.RUNNING}, new=final)
+        await job_store.set_job_status(
+            tx, job_id, expected=sources_of(final) & {JobStatus.QUEUED, JobStatus.RUNNING}, new=final
+        )
     except InvalidTransition:
         return  # already final (e.g. canceled while its runner was still finishing)
     job = await job_store.get_job(tx, job_id)

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from circlet.engine.pipelines import TriggerRequest, pipeline_values as compute_values
+from circlet.engine.pipelines import TriggerRequest
+from circlet.engine.pipelines import pipeline_values as compute_values
 from circlet.engine.slugs import normalize_org_slug
 from circlet.errors import NotFound
 from circlet.model.accounts import Project, User
@@ -21,11 +22,19 @@ from circlet.store.pages import Page
 
 
 async def project_pipelines(
-    tx: AsyncSession, project: Project, *, branch: str | None = None, actor: User | None = None,
+    tx: AsyncSession,
+    project: Project,
+    *,
+    branch: str | None = None,
+    actor: User | None = None,
     page_token: str | None = None,
 ) -> Page[Pipeline]:
     return await pipeline_store.list_pipelines(
-        tx, project_ids=[project.id], branch=branch, actor_id=actor.id if actor else None, page_token=page_token
+        tx,
+        project_ids=[project.id],
+        branch=branch,
+        actor_id=actor.id if actor else None,
+        page_token=page_token,
     )
 
 
@@ -50,11 +59,21 @@ async def pipeline_by_number(tx: AsyncSession, project: Project, number: int) ->
 
 async def pipeline_values(tx: AsyncSession, pipeline: Pipeline) -> dict[str, Any]:
     project = await project_store.get_project(tx, pipeline.project_id)
-    values = compute_values(pipeline, project, TriggerRequest(trigger_type=pipeline.trigger_type, trigger_source=pipeline.trigger_type))
-    return {k: v for k, v in values.items() if isinstance(v, str | int | bool) and not k.startswith("pipeline.trigger_parameters.")}
+    values = compute_values(
+        pipeline,
+        project,
+        TriggerRequest(trigger_type=pipeline.trigger_type, trigger_source=pipeline.trigger_type),
+    )
+    return {
+        k: v
+        for k, v in values.items()
+        if isinstance(v, str | int | bool) and not k.startswith("pipeline.trigger_parameters.")
+    }
 
 
-async def pipeline_workflows(tx: AsyncSession, pipeline: Pipeline, *, page_token: str | None) -> Page[Workflow]:
+async def pipeline_workflows(
+    tx: AsyncSession, pipeline: Pipeline, *, page_token: str | None
+) -> Page[Workflow]:
     return await workflow_store.list_pipeline_workflows(tx, pipeline.id, page_token=page_token)
 
 
@@ -67,4 +86,6 @@ async def job_tasks(tx: AsyncSession, job: Job) -> list[Task]:
 
 
 async def job_context(tx: AsyncSession, job: Job) -> tuple[Project, Workflow]:
-    return await project_store.get_project(tx, job.project_id), await workflow_store.get_workflow(tx, job.workflow_id)
+    return await project_store.get_project(tx, job.project_id), await workflow_store.get_workflow(
+        tx, job.workflow_id
+    )

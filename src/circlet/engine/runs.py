@@ -36,19 +36,38 @@ _TASK_RESULTS = {
 
 
 async def claim_task(
-    tx: AsyncSession, *, token_id: str, resource_class: str, runner_name: str, lease_s: float,
-    heartbeat_interval_s: float, max_runtime_s: float, base_url: str,
+    tx: AsyncSession,
+    *,
+    token_id: str,
+    resource_class: str,
+    runner_name: str,
+    lease_s: float,
+    heartbeat_interval_s: float,
+    max_runtime_s: float,
+    base_url: str,
 ) -> TaskAssignment | None:
     """Lease the oldest queued task of the runner's class and describe it for the runner."""
-    runner_id = await runner_store.register_runner(tx, token_id=token_id, name=runner_name, resource_class=resource_class)
-    task = await task_store.claim_task(tx, resource_class=resource_class, runner_id=runner_id, runner_name=runner_name, lease_s=lease_s)
+    runner_id = await runner_store.register_runner(
+        tx, token_id=token_id, name=runner_name, resource_class=resource_class
+    )
+    task = await task_store.claim_task(
+        tx, resource_class=resource_class, runner_id=runner_id, runner_name=runner_name, lease_s=lease_s
+    )
     if task is None:
         return None
     job = await job_store.get_job(tx, task.job_id)
     await mark_job_running(tx, job)
-    log.info("task claimed", extra={"action": "task_claimed", "job_id": job.id, "task_id": task.id, "runner": runner_name})
+    log.info(
+        "task claimed",
+        extra={"action": "task_claimed", "job_id": job.id, "task_id": task.id, "runner": runner_name},
+    )
     return await assignment_for(
-        tx, job, task, lease_s=lease_s, heartbeat_interval_s=heartbeat_interval_s, max_runtime_s=max_runtime_s,
+        tx,
+        job,
+        task,
+        lease_s=lease_s,
+        heartbeat_interval_s=heartbeat_interval_s,
+        max_runtime_s=max_runtime_s,
         base_url=base_url,
     )
 
@@ -64,27 +83,50 @@ async def start_step(tx: AsyncSession, task_id: str, lease_id: str, step_index: 
     steps = job.definition.get("steps", [])
     step_type = steps[step_index]["type"] if 0 <= step_index < len(steps) else "run"
     await step_store.start_step(
-        tx, task_id=task.id, job_id=task.job_id, node_index=task.node_index, step_index=step_index,
-        name=body["name"], type=step_type, started_at=_parse_time(body["started_at"]),
+        tx,
+        task_id=task.id,
+        job_id=task.job_id,
+        node_index=task.node_index,
+        step_index=step_index,
+        name=body["name"],
+        type=step_type,
+        started_at=_parse_time(body["started_at"]),
     )
 
 
 async def append_output(
-    tx: AsyncSession, logs: LogStore, task_id: str, lease_id: str, step_index: int, *, offset: int, data: bytes,
+    tx: AsyncSession,
+    logs: LogStore,
+    task_id: str,
+    lease_id: str,
+    step_index: int,
+    *,
+    offset: int,
+    data: bytes,
     cap_bytes: int = 0,
 ) -> int:
     """Append a chunk of a step's output at ``offset``; returns the stored size."""
     task = await task_store.leased_task(tx, task_id, lease_id)
-    size, truncated = await logs.append(task.job_id, task.node_index, step_index, offset=offset, data=data, cap_bytes=cap_bytes)
-    await step_store.set_output_size(tx, task_id=task.id, step_index=step_index, size=size, truncated=truncated)
+    size, truncated = await logs.append(
+        task.job_id, task.node_index, step_index, offset=offset, data=data, cap_bytes=cap_bytes
+    )
+    await step_store.set_output_size(
+        tx, task_id=task.id, step_index=step_index, size=size, truncated=truncated
+    )
     return size
 
 
-async def finish_step(tx: AsyncSession, task_id: str, lease_id: str, step_index: int, body: StepFinish) -> None:
+async def finish_step(
+    tx: AsyncSession, task_id: str, lease_id: str, step_index: int, body: StepFinish
+) -> None:
     task = await task_store.leased_task(tx, task_id, lease_id)
     await step_store.finish_step(
-        tx, task_id=task.id, step_index=step_index, status=StepStatus(body["status"]),
-        exit_code=body.get("exit_code"), ended_at=_parse_time(body["ended_at"]),
+        tx,
+        task_id=task.id,
+        step_index=step_index,
+        status=StepStatus(body["status"]),
+        exit_code=body.get("exit_code"),
+        ended_at=_parse_time(body["ended_at"]),
     )
 
 
@@ -103,8 +145,12 @@ async def reap_stale_tasks(tx: AsyncSession, *, now: datetime | None = None) -> 
     """Fail the tasks whose runner stopped heartbeating (``infrastructure_fail``). Returns how many."""
     expired = await task_store.expired_tasks(tx, now or utcnow())
     for task in expired:
-        if await task_store.finish_task(tx, task.id, expected=JobStatus.RUNNING, status=JobStatus.INFRASTRUCTURE_FAIL):
-            log.warning("runner lost", extra={"action": "task_reaped", "task_id": task.id, "job_id": task.job_id})
+        if await task_store.finish_task(
+            tx, task.id, expected=JobStatus.RUNNING, status=JobStatus.INFRASTRUCTURE_FAIL
+        ):
+            log.warning(
+                "runner lost", extra={"action": "task_reaped", "task_id": task.id, "job_id": task.job_id}
+            )
             await step_store.finish_running_steps(tx, task.id, status=StepStatus.FAILED, ended_at=utcnow())
             await settle_job(tx, task.job_id)
     return len(expired)

@@ -22,6 +22,9 @@ from circlet.runner.workspace import DEFAULT_WORKING_DIRECTORY, TaskDirs, job_en
 
 logger = logging.getLogger(__name__)
 
+#: Step kinds that run after a failure unless their ``when`` says otherwise (CircleCI STEP-06).
+ALWAYS_BY_DEFAULT = frozenset({"store_artifacts", "store_test_results"})
+
 
 class TaskSignals:
     """Events from outside a running task: the server canceled it, or its lease was lost."""
@@ -242,7 +245,8 @@ def _status(signals: TaskSignals, progress: _Progress) -> TaskResult:
 
 
 def _should_run(spec: StepSpec, *, failed: bool) -> bool:
-    when = spec.get("when", "on_success")
+    default = "always" if spec["type"] in ALWAYS_BY_DEFAULT else "on_success"
+    when = spec.get("when", default)
     if when == "always":
         return True
     return failed if when == "on_fail" else not failed

@@ -142,3 +142,9 @@ async def runner_token_class(tx: AsyncSession, token: str) -> tuple[str, str] | 
     """Return (token id, resource class) for a runner token, or None."""
     row = await tx.scalar(select(RunnerTokenRow).where(RunnerTokenRow.token_hash == hash_token(token)))
     return (row.id, row.resource_class) if row else None
+
+
+async def delete_runner_tokens(tx: AsyncSession, *, nickname: str) -> None:
+    from sqlalchemy import delete
+
+    await tx.execute(delete(RunnerTokenRow).where(RunnerTokenRow.nickname == nickname))

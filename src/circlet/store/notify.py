@@ -33,7 +33,10 @@ class QueueWaker:
         return self._events.setdefault(resource_class, asyncio.Event())
 
     def wake(self, resource_class: str) -> None:
-        targets = list(self._events) if resource_class == ANY_CLASS else [resource_class]
+        if resource_class == ANY_CLASS:
+            targets = list(self._events)
+        else:  # a class without a namespace is also served by the built-in runners (``*``)
+            targets = [resource_class] if "/" in resource_class else [resource_class, ANY_CLASS]
         for rc in targets:
             event = self._events.pop(rc, None)
             if event is not None:
@@ -69,13 +72,17 @@ async def listen_postgres(dsn: str, waker: QueueWaker, stop: asyncio.Event) -> N
             await conn.add_listener(CHANNEL, _forward)
             waker.wake(ANY_CLASS)  # anything queued while we were not listening
             closed = asyncio.Event()
-            conn.add_termination_listener(lambda _c: closed.set())
-            done, _ = await asyncio.wait(
+            conn.add_termination_listener(_on_close(closed))
+            _, pending = await asyncio.wait(
                 [asyncio.create_task(stop.wait()), asyncio.create_task(closed.wait())],
                 return_when=asyncio.FIRST_COMPLETED,
             )
-            for task in _:
+            for task in pending:
                 task.cancel()
         finally:
             with contextlib.suppress(Exception):
                 await conn.close()
+
+
+def _on_close(closed: asyncio.Event) -> Any:
+    return lambda _conn: closed.set()

@@ -19,7 +19,16 @@ async def publish_orb(tx: AsyncSession, *, namespace: str, name: str, version: s
     )
     if exists:
         raise Conflict(f"Orb {namespace}/{name}@{version} is already published; versions are immutable.")
-    tx.add(OrbRow(id=str(uuid.uuid4()), namespace=namespace, name=name, version=version, source=source, created_at=utcnow()))
+    tx.add(
+        OrbRow(
+            id=str(uuid.uuid4()),
+            namespace=namespace,
+            name=name,
+            version=version,
+            source=source,
+            created_at=utcnow(),
+        )
+    )
     await tx.flush()
 
 
@@ -30,10 +39,16 @@ async def orb_versions(tx: AsyncSession, namespace: str, name: str) -> list[str]
 
 async def orb_source(tx: AsyncSession, namespace: str, name: str, version: str) -> str | None:
     return await tx.scalar(
-        select(OrbRow.source).where(OrbRow.namespace == namespace, OrbRow.name == name, OrbRow.version == version)
+        select(OrbRow.source).where(
+            OrbRow.namespace == namespace, OrbRow.name == name, OrbRow.version == version
+        )
     )
 
 
 async def list_orbs(tx: AsyncSession) -> list[tuple[str, str, str]]:
-    rows = await tx.execute(select(OrbRow.namespace, OrbRow.name, OrbRow.version).order_by(OrbRow.namespace, OrbRow.name, OrbRow.created_at))
+    rows = await tx.execute(
+        select(OrbRow.namespace, OrbRow.name, OrbRow.version).order_by(
+            OrbRow.namespace, OrbRow.name, OrbRow.created_at
+        )
+    )
     return [(a, b, c) for a, b, c in rows]

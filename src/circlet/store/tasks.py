@@ -15,6 +15,8 @@ from circlet.store._types import utcnow
 from circlet.store.tables import TaskRow
 from circlet.types import JobId, TaskId
 
+HOSTED_CLASSES = "*"
+
 
 def _task(row: TaskRow) -> Task:
     return Task(
@@ -55,13 +57,20 @@ async def claim_task(
 ) -> Task | None:
     """Lease the oldest queued task of ``resource_class``.
 
+    ``HOSTED_CLASSES`` (``*``) matches every class without a namespace (``small``, ``medium``,
+    ``arm.large``...): the classes CircleCI runs on its own machines, which circlet's built-in runners take.
+
     On PostgreSQL the candidate row is locked with ``FOR UPDATE SKIP LOCKED`` so concurrent claimers
     take different rows; on SQLite the transaction already holds the write lock (``BEGIN IMMEDIATE``).
     The update is still a compare-and-set on ``status``, so a task is never leased twice.
     """
+    if resource_class == HOSTED_CLASSES:
+        matches = TaskRow.resource_class.not_like("%/%")
+    else:
+        matches = TaskRow.resource_class == resource_class
     candidate = (
         select(TaskRow.id)
-        .where(TaskRow.status == JobStatus.QUEUED.value, TaskRow.resource_class == resource_class)
+        .where(TaskRow.status == JobStatus.QUEUED.value, matches)
         .order_by(TaskRow.created_at)
         .limit(1)
     )

@@ -30,8 +30,13 @@ class Commit:
 
 async def _git(repo: str, *args: str, check: bool = True) -> tuple[int, bytes, bytes]:
     proc = await asyncio.create_subprocess_exec(
-        "git", "--git-dir" if _is_bare_or_url(repo) else "-C", _git_dir(repo), *args,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "git",
+        "--git-dir" if _is_bare_or_url(repo) else "-C",
+        _git_dir(repo),
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env=_GIT_ENV,
     )
     try:
@@ -45,7 +50,11 @@ async def _git(repo: str, *args: str, check: bool = True) -> tuple[int, bytes, b
 
 
 def _is_bare_or_url(repo: str) -> bool:
-    return os.path.isdir(repo) and not os.path.exists(os.path.join(repo, ".git")) and os.path.exists(os.path.join(repo, "HEAD"))
+    return (
+        os.path.isdir(repo)
+        and not os.path.exists(os.path.join(repo, ".git"))
+        and os.path.exists(os.path.join(repo, "HEAD"))
+    )
 
 
 def _git_dir(repo: str) -> str:
@@ -65,7 +74,16 @@ async def local_repo(repo_url: str, mirror_dir: str) -> str:
             raise VcsError(f"The project's repository {repo_url} does not exist on the server.")
         return repo_url
     if os.path.isdir(mirror_dir):
-        await _run("git", "--git-dir", mirror_dir, "fetch", "--prune", "--tags", "origin", "+refs/heads/*:refs/heads/*")
+        await _run(
+            "git",
+            "--git-dir",
+            mirror_dir,
+            "fetch",
+            "--prune",
+            "--tags",
+            "origin",
+            "+refs/heads/*:refs/heads/*",
+        )
     else:
         os.makedirs(os.path.dirname(mirror_dir), exist_ok=True)
         await _run("git", "clone", "--mirror", "--quiet", repo_url, mirror_dir)
@@ -74,8 +92,11 @@ async def local_repo(repo_url: str, mirror_dir: str) -> str:
 
 async def _run(*argv: str) -> None:
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE, env=_GIT_ENV,
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=_GIT_ENV,
     )
     try:
         _, err = await asyncio.wait_for(proc.communicate(), GIT_TIMEOUT_S)
@@ -86,7 +107,9 @@ async def _run(*argv: str) -> None:
         raise VcsError(f"git {argv[1]} failed: {err.decode(errors='replace').strip()}")
 
 
-async def resolve_ref(repo: str, *, branch: str | None = None, tag: str | None = None, revision: str | None = None) -> str:
+async def resolve_ref(
+    repo: str, *, branch: str | None = None, tag: str | None = None, revision: str | None = None
+) -> str:
     """Return the full commit SHA for a branch, tag or revision. Raises NotFound for an unknown ref."""
     if revision:
         spec, what = f"{revision}^{{commit}}", f"revision {revision!r}"
@@ -112,4 +135,6 @@ async def describe_commit(repo: str, revision: str) -> Commit:
     _, out, _ = await _git(repo, "show", "-s", "--format=%H%x00%an%x00%ae%x00%B", revision)
     sha, name, email, message = out.decode("utf-8", errors="replace").split("\x00", 3)
     subject, _, body = message.strip().partition("\n")
-    return Commit(revision=sha, subject=subject.strip(), body=body.strip(), author_name=name, author_email=email)
+    return Commit(
+        revision=sha, subject=subject.strip(), body=body.strip(), author_name=name, author_email=email
+    )

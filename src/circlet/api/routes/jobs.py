@@ -14,7 +14,9 @@ router = APIRouter(tags=["Job"])
 
 
 @router.get("/project/{vcs}/{org}/{repo}/job/{number}")
-async def get_job(vcs: str, org: str, repo: str, number: int, tx: TxDep, user: CurrentUser, config: ConfigDep) -> dict[str, Any]:
+async def get_job(
+    vcs: str, org: str, repo: str, number: int, tx: TxDep, user: CurrentUser, config: ConfigDep
+) -> dict[str, Any]:
     project, job = await access.job_by_number(tx, user, f"{vcs}/{org}/{repo}", number)
     _, workflow = await reads.job_context(tx, job)
     tasks = await reads.job_tasks(tx, job)

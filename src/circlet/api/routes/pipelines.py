@@ -19,7 +19,12 @@ PageToken = Annotated[str | None, Query(alias="page-token")]
 
 @router.post("/project/{provider}/{organization}/{project}/pipeline/run", status_code=201)
 async def run_pipeline(
-    provider: str, organization: str, project: str, tx: TxDep, user: CurrentUser, config: ConfigDep,
+    provider: str,
+    organization: str,
+    project: str,
+    tx: TxDep,
+    user: CurrentUser,
+    config: ConfigDep,
     body: Annotated[PipelineRunBody | None, Body()] = None,
 ) -> dict[str, Any]:
     target = await access.project_for(tx, user, f"{provider}/{organization}/{project}")
@@ -29,7 +34,8 @@ async def run_pipeline(
     request = TriggerRequest(
         branch=(checkout.branch if checkout else None) or (cfg.branch if cfg else None),
         tag=(checkout.tag if checkout else None) or (cfg.tag if cfg else None),
-        parameters=body.parameters, config_override=cfg.content if cfg else None,
+        parameters=body.parameters,
+        config_override=cfg.content if cfg else None,
     )
     pipeline = await trigger_pipeline(tx, target, user, request, mirrors_dir=config.data_dir / "mirrors")
     return pipeline_created_json(pipeline)
@@ -37,7 +43,12 @@ async def run_pipeline(
 
 @router.post("/project/{vcs}/{org}/{repo}/pipeline", status_code=201)
 async def trigger(
-    vcs: str, org: str, repo: str, tx: TxDep, user: CurrentUser, config: ConfigDep,
+    vcs: str,
+    org: str,
+    repo: str,
+    tx: TxDep,
+    user: CurrentUser,
+    config: ConfigDep,
     body: Annotated[TriggerPipelineBody | None, Body()] = None,
 ) -> dict[str, Any]:
     project = await access.project_for(tx, user, f"{vcs}/{org}/{repo}")
@@ -49,7 +60,12 @@ async def trigger(
 
 @router.get("/project/{vcs}/{org}/{repo}/pipeline")
 async def list_project_pipelines(
-    vcs: str, org: str, repo: str, tx: TxDep, user: CurrentUser, branch: str | None = None,
+    vcs: str,
+    org: str,
+    repo: str,
+    tx: TxDep,
+    user: CurrentUser,
+    branch: str | None = None,
     page_token: PageToken = None,
 ) -> dict[str, Any]:
     project = await access.project_for(tx, user, f"{vcs}/{org}/{repo}")
@@ -67,15 +83,20 @@ async def list_my_pipelines(
 
 
 @router.get("/project/{vcs}/{org}/{repo}/pipeline/{number}")
-async def get_pipeline_by_number(vcs: str, org: str, repo: str, number: int, tx: TxDep, user: CurrentUser) -> dict[str, Any]:
+async def get_pipeline_by_number(
+    vcs: str, org: str, repo: str, number: int, tx: TxDep, user: CurrentUser
+) -> dict[str, Any]:
     project = await access.project_for(tx, user, f"{vcs}/{org}/{repo}")
     return pipeline_json(await reads.pipeline_by_number(tx, project, number))
 
 
 @router.get("/pipeline")
 async def list_pipelines(
-    tx: TxDep, user: CurrentUser, org_slug: Annotated[str | None, Query(alias="org-slug")] = None,
-    mine: bool = False, page_token: PageToken = None,
+    tx: TxDep,
+    user: CurrentUser,
+    org_slug: Annotated[str | None, Query(alias="org-slug")] = None,
+    mine: bool = False,
+    page_token: PageToken = None,
 ) -> dict[str, Any]:
     page = await reads.org_pipelines(tx, user, org_slug=org_slug, mine=mine, page_token=page_token)
     return {"items": [pipeline_json(p) for p in page.items], "next_page_token": page.next_page_token}
@@ -102,7 +123,9 @@ async def get_pipeline_values(pipeline_id: str, tx: TxDep, user: CurrentUser) ->
 
 
 @router.get("/pipeline/{pipeline_id}/workflow")
-async def list_pipeline_workflows(pipeline_id: str, tx: TxDep, user: CurrentUser, page_token: PageToken = None) -> dict[str, Any]:
+async def list_pipeline_workflows(
+    pipeline_id: str, tx: TxDep, user: CurrentUser, page_token: PageToken = None
+) -> dict[str, Any]:
     pipeline = await access.pipeline_for(tx, user, pipeline_id)
     page = await reads.pipeline_workflows(tx, pipeline, page_token=page_token)
     return {"items": [workflow_json(w) for w in page.items], "next_page_token": page.next_page_token}

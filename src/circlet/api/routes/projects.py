@@ -14,5 +14,7 @@ router = APIRouter(tags=["Project"])
 
 
 @router.get("/project/{vcs}/{org}/{repo}")
-async def get_project(vcs: str, org: str, repo: str, tx: TxDep, user: CurrentUser, config: ConfigDep) -> dict[str, Any]:
+async def get_project(
+    vcs: str, org: str, repo: str, tx: TxDep, user: CurrentUser, config: ConfigDep
+) -> dict[str, Any]:
     return project_json(await access.project_for(tx, user, f"{vcs}/{org}/{repo}"), config.base_url)

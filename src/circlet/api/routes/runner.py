@@ -47,9 +47,14 @@ async def claim(body: ClaimRequest, request: Request, store: StoreDep, config: C
             return Response(status_code=204)
         async with store.transaction() as tx:
             assignment = await runs.claim_task(
-                tx, token_id=token_id, resource_class=resource_class, runner_name=body["runner_name"],
-                lease_s=config.runner_lease_s, heartbeat_interval_s=config.runner_heartbeat_interval_s,
-                max_runtime_s=config.max_job_runtime_s, base_url=config.base_url,
+                tx,
+                token_id=token_id,
+                resource_class=resource_class,
+                runner_name=body["runner_name"],
+                lease_s=config.runner_lease_s,
+                heartbeat_interval_s=config.runner_heartbeat_interval_s,
+                max_runtime_s=config.max_job_runtime_s,
+                base_url=config.base_url,
             )
         if assignment is not None:
             return assignment
@@ -61,33 +66,50 @@ async def claim(body: ClaimRequest, request: Request, store: StoreDep, config: C
 
 
 @router.post("/tasks/{task_id}/heartbeat")
-async def heartbeat(task_id: str, lease: LeaseDep, tx: TxDep, _runner: RunnerDep, config: ConfigDep) -> dict[str, Any]:
+async def heartbeat(
+    task_id: str, lease: LeaseDep, tx: TxDep, _runner: RunnerDep, config: ConfigDep
+) -> dict[str, Any]:
     return {"cancel": await runs.heartbeat(tx, task_id, lease, lease_s=config.runner_lease_s)}
 
 
 @router.post("/tasks/{task_id}/steps/{index}/start")
-async def start_step(task_id: str, index: int, body: StepStart, lease: LeaseDep, tx: TxDep, _runner: RunnerDep) -> dict[str, Any]:
+async def start_step(
+    task_id: str, index: int, body: StepStart, lease: LeaseDep, tx: TxDep, _runner: RunnerDep
+) -> dict[str, Any]:
     await runs.start_step(tx, task_id, lease, index, body)
     return {}
 
 
 @router.post("/tasks/{task_id}/steps/{index}/output")
 async def step_output(
-    task_id: str, index: int, request: Request, lease: LeaseDep, tx: TxDep, _runner: RunnerDep, logs: LogsDep,
-    config: ConfigDep, offset: Annotated[int, Query(ge=0)] = 0,
+    task_id: str,
+    index: int,
+    request: Request,
+    lease: LeaseDep,
+    tx: TxDep,
+    _runner: RunnerDep,
+    logs: LogsDep,
+    config: ConfigDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     data = await request.body()
-    size = await runs.append_output(tx, logs, task_id, lease, index, offset=offset, data=data, cap_bytes=config.log_cap_bytes)
+    size = await runs.append_output(
+        tx, logs, task_id, lease, index, offset=offset, data=data, cap_bytes=config.log_cap_bytes
+    )
     return {"size": size}
 
 
 @router.post("/tasks/{task_id}/steps/{index}/finish")
-async def finish_step(task_id: str, index: int, body: StepFinish, lease: LeaseDep, tx: TxDep, _runner: RunnerDep) -> dict[str, Any]:
+async def finish_step(
+    task_id: str, index: int, body: StepFinish, lease: LeaseDep, tx: TxDep, _runner: RunnerDep
+) -> dict[str, Any]:
     await runs.finish_step(tx, task_id, lease, index, body)
     return {}
 
 
 @router.post("/tasks/{task_id}/finish")
-async def finish_task(task_id: str, body: TaskFinish, lease: LeaseDep, tx: TxDep, _runner: RunnerDep) -> dict[str, Any]:
+async def finish_task(
+    task_id: str, body: TaskFinish, lease: LeaseDep, tx: TxDep, _runner: RunnerDep
+) -> dict[str, Any]:
     await runs.finish_task(tx, task_id, lease, body["status"])
     return {}

@@ -21,7 +21,10 @@ async def get_workflow(workflow_id: str, tx: TxDep, user: CurrentUser) -> dict[s
 
 @router.get("/workflow/{workflow_id}/job")
 async def list_workflow_jobs(
-    workflow_id: str, tx: TxDep, user: CurrentUser, page_token: Annotated[str | None, Query(alias="page-token")] = None
+    workflow_id: str,
+    tx: TxDep,
+    user: CurrentUser,
+    page_token: Annotated[str | None, Query(alias="page-token")] = None,
 ) -> dict[str, Any]:
     workflow = await access.workflow_for(tx, user, workflow_id)
     jobs = await reads.workflow_jobs(tx, workflow)

@@ -1,0 +1,176 @@
+"""The ``circlet`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from circlet.cli.common import DataDir, in_transaction, make_settings
+from circlet.cli.serve import serve
+from circlet.engine import Tx, accounts, orb_registry, projects
+
+app = typer.Typer(
+    help="circlet: a self-hosted CI server for CircleCI configs and API clients.", no_args_is_help=True
+)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage personal API tokens.", no_args_is_help=True)
+project_app = typer.Typer(help="Manage projects.", no_args_is_help=True)
+runner_token_app = typer.Typer(help="Manage runner tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(project_app, name="project")
+app.add_typer(runner_token_app, name="runner-token")
+app.command("serve")(serve)
+
+
+@user_app.command("create")
+def user_create(
+    login: str,
+    org: Annotated[str | None, typer.Option(help="Org to join, like gh/acme.")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user and print a new personal API token (the last line)."""
+    user, token = in_transaction(
+        make_settings(data_dir), lambda tx: accounts.create_user(tx, login=login, name=name, org=org)
+    )
+    typer.echo(f"created user {user.login} ({user.id})")
+    typer.echo(token)
+
+
+@user_app.command("join")
+def user_join(login: str, org: str, data_dir: DataDir = None) -> None:
+    """Add a user to an org (like gh/acme)."""
+
+    async def _join(tx: Tx) -> str:
+        user = await accounts.require_user(tx, login)
+        return (await accounts.join_org(tx, user, org)).slug
+
+    typer.echo(f"{login} is a member of {in_transaction(make_settings(data_dir), _join)}")
+
+
+@token_app.command("create")
+def token_create(
+    login: str,
+    label: Annotated[str, typer.Option(help="A note for the token.")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Create another personal API token for a user (printed as the last line)."""
+    typer.echo(
+        in_transaction(make_settings(data_dir), lambda tx: accounts.create_token(tx, login, label=label))
+    )
+
+
+@project_app.command("add")
+def project_add(
+    slug: str,
+    repo: Annotated[str, typer.Option(help="Git URL or local path the server can read.")],
+    default_branch: Annotated[str, typer.Option(help="Default branch.")] = "main",
+    data_dir: DataDir = None,
+) -> None:
+    """Add a project, like gh/acme/app, backed by a git repository."""
+    if "://" not in repo and not repo.startswith("git@"):
+        repo = str(Path(repo).expanduser().resolve())
+    project = in_transaction(
+        make_settings(data_dir),
+        lambda tx: projects.add_project(tx, slug, repo_url=repo, default_branch=default_branch),
+    )
+    typer.echo(f"added project {project.slug} ({project.id}) -> {project.repo_url}")
+
+
+@runner_token_app.command("create")
+def runner_token_create(
+    resource_class: str, nickname: Annotated[str, typer.Option()] = "", data_dir: DataDir = None
+) -> None:
+    """Create a runner token for a resource class like acme/linux (printed as the last line)."""
+    typer.echo(
+        in_transaction(
+            make_settings(data_dir),
+            lambda tx: accounts.create_runner_token(tx, resource_class, nickname=nickname),
+        )
+    )
+
+
+@app.command("runner")
+def runner(
+    server: Annotated[str, typer.Option(help="The circlet server's URL.")],
+    token: Annotated[str | None, typer.Option(help="Runner token (or $CIRCLET_RUNNER_TOKEN).")] = None,
+    resource_class: Annotated[
+        str,
+        typer.Option("--resource-class", help="Resource class this runner serves; * for built-in classes."),
+    ] = "*",
+    work_dir: Annotated[Path | None, typer.Option(help="Where jobs run.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Tasks run at once.")] = 1,
+    name: Annotated[str | None, typer.Option(help="Runner name.")] = None,
+) -> None:
+    """Run a runner agent: claim jobs of a resource class from a server and run them here."""
+    from circlet.runner.agent import run_agent
+
+    secret = token or os.environ.get("CIRCLET_RUNNER_TOKEN")
+    if not secret:
+        typer.echo("error: give --token or set CIRCLET_RUNNER_TOKEN", err=True)
+        raise typer.Exit(2)
+    work = (work_dir or Path.home() / ".cache" / "circlet" / "runner").expanduser().resolve()
+    work.mkdir(parents=True, exist_ok=True)
+
+    async def _run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_agent(
+            server_url=server,
+            token=secret,
+            resource_class=resource_class,
+            work_dir=work,
+            name=name or f"{socket.gethostname()}-{os.getpid()}",
+            stop=stop,
+            concurrency=concurrency,
+        )
+
+    asyncio.run(_run())
+
+
+def _mount_optional() -> None:
+    """Sub-apps owned by other modules (config compiler, orbs)."""
+    try:
+        from circlet.cli.config import config_app
+
+        app.add_typer(config_app, name="config", help="Validate, process and plan configs.")
+    except ImportError:  # pragma: no cover - present in every build
+        pass
+    try:
+        from circlet.cli.orbs import orb_app
+    except ImportError:  # pragma: no cover
+        orb_app = typer.Typer(no_args_is_help=True)
+
+    @orb_app.command("publish")
+    def orb_publish(ref: str, file: Path, data_dir: DataDir = None) -> None:
+        """Publish an orb version (ns/name@X.Y.Z) from a YAML file into the local registry."""
+        source = file.read_text()
+        ns, nm, ver = in_transaction(
+            make_settings(data_dir), lambda tx: orb_registry.publish(tx, ref, source)
+        )
+        typer.echo(f"published {ns}/{nm}@{ver}")
+
+    @orb_app.command("list")
+    def orb_list(data_dir: DataDir = None) -> None:
+        """List the orbs in the local registry."""
+        for ns, nm, ver in in_transaction(make_settings(data_dir), orb_registry.list_all):
+            typer.echo(f"{ns}/{nm}@{ver}")
+
+    app.add_typer(orb_app, name="orb", help="The local orb registry.")
+
+
+_mount_optional()
+
+
+def main() -> None:
+    app()
