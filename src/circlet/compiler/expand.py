@@ -197,6 +197,8 @@ class Expander:
 
     def expand_command(self, element: Element, args: Any, where: Where, depth: int) -> list[Any]:
         context = f"command '{element.name}'"
+        if args == "":
+            args = None
         if args is not None and not isinstance(args, dict):
             self.problems.append(where.problem(f"arguments to {context} must be a map"))
             return []

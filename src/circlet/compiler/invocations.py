@@ -61,6 +61,8 @@ def read_entries(entries: Any, where: Where, problems: list[Problem]) -> list[In
 def _entry(entry: Any, where: Where, problems: list[Problem]) -> list[Instance]:
     if isinstance(entry, str):
         return [Instance(name=entry, ref=entry, where=where)]
+    if isinstance(entry, dict) and len(entry) > 1:
+        entry = _misindented(entry)
     if not isinstance(entry, dict) or len(entry) != 1:
         problems.append(where.problem("a workflow job must be a job name or a map with one job name"))
         return []
@@ -88,6 +90,14 @@ def _entry(entry: Any, where: Where, problems: list[Problem]) -> list[Instance]:
         instance = _instance(ref, {**concrete, **combination}, where, problems)
         out.append(replace(instance, alias=expanded.alias or ref, explicit_name=True))
     return out
+
+
+def _misindented(entry: dict[str, Any]) -> dict[str, Any]:
+    """``- job:`` followed by its keys at the same indent: one null job key plus reserved keys."""
+    jobs = [key for key, value in entry.items() if value is None and key not in RESERVED_KEYS]
+    if len(jobs) == 1 and all(key in RESERVED_KEYS for key in entry if key != jobs[0]):
+        return {jobs[0]: {key: value for key, value in entry.items() if key != jobs[0]}}
+    return entry
 
 
 def _instance(ref: str, invocation: dict[str, Any], where: Where, problems: list[Problem]) -> Instance:
