@@ -234,3 +234,15 @@ async def test_background_failure_fails_the_job(run_tasks: RunTasks) -> None:
     assert task.status == "failed"
     assert task.step(0).status == "failed"
     assert 2 not in task.steps
+
+
+async def test_store_steps_run_after_a_failure(run_tasks: RunTasks) -> None:
+    [task] = await run_tasks(
+        make_assignment(
+            run_step("exit 1"),
+            {"type": "store_test_results", "name": "Uploading test results", "path": "x"},
+            {"type": "store_artifacts", "name": "Uploading artifacts", "path": "x", "when": "on_success"},
+        )
+    )
+    assert task.status == "failed"
+    assert sorted(task.steps) == [0, 1]
