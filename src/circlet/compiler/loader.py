@@ -80,7 +80,9 @@ def resolve_scalar(value: str, plain: bool, tag: str | None) -> Any:
 
 
 def _resolve_plain(value: str) -> Any:
-    if not value or value[0] not in "-+.0123456789~nNtTfFyYoO":
+    if not value:
+        return None
+    if value[0] not in "-+.0123456789~nNtTfFyYoO":
         return value
     if _BOOL_WORDS.match(value):
         return value.lower() in _BOOL_TRUE
