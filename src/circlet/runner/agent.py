@@ -126,7 +126,7 @@ class _Agent:
         while not self._stop.is_set():
             try:
                 claimed = await self._unless_stopped(self._client.claim(self._claim_request))
-            except (httpx.HTTPError, RunnerClientError) as exc:
+            except (httpx.HTTPError, RunnerClientError, ValueError) as exc:
                 logger.warning("claim failed: %s", exc, extra={"action": "claim_failed"})
                 await self._sleep(backoff_s)
                 backoff_s = min(backoff_s * 2, CLAIM_BACKOFF_MAX_S)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import shutil
-from collections.abc import Mapping
+import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +72,7 @@ class TaskDirs:
     @classmethod
     def create(cls, work_dir: Path, task_id: str) -> TaskDirs:
         dirs = cls(work_dir.absolute() / _UNSAFE_NAME.sub("_", task_id))
+        dirs.remove()  # left over from a runner that died during this task
         for path in (dirs.home, dirs.tools, dirs.scripts):
             path.mkdir(parents=True, exist_ok=True)
         dirs.bash_env.touch()
@@ -79,7 +82,9 @@ class TaskDirs:
         return dirs
 
     def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Delete the task's files, including read-only ones (e.g. a Go module cache)."""
+        if self.root.exists():
+            shutil.rmtree(self.root, onerror=_force_remove)
 
     def halted(self) -> bool:
         return self.halt_marker.exists()
@@ -115,6 +120,17 @@ def with_tools_on_path(env: Mapping[str, str], dirs: TaskDirs) -> dict[str, str]
     if str(dirs.tools) not in path.split(os.pathsep):
         result["PATH"] = f"{dirs.tools}{os.pathsep}{path}"
     return result
+
+
+def _force_remove(func: Callable[[str], object], path: str, _exc: object) -> None:
+    with contextlib.suppress(OSError):
+        parent = os.path.dirname(path)
+        os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, os.stat(path).st_mode | stat.S_IRWXU)
+            shutil.rmtree(path, onerror=_force_remove)
+        else:
+            os.unlink(path)
 
 
 def _write_script(path: Path, text: str) -> None:

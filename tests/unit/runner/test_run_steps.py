@@ -156,6 +156,14 @@ async def test_task_directory_is_removed_afterwards(run_tasks: RunTasks, work_di
     assert list(work_dir.iterdir()) == []
 
 
+async def test_read_only_files_are_removed_too(run_tasks: RunTasks, work_dir: Path) -> None:
+    [task] = await run_tasks(
+        make_assignment(run_step("mkdir -p ~/go/mod/x && touch ~/go/mod/x/f && chmod -R a-w ~/go"))
+    )
+    assert task.status == "success"
+    assert list(work_dir.iterdir()) == []
+
+
 async def test_large_output_is_streamed_in_bounded_chunks(run_tasks: RunTasks) -> None:
     size = 5_000_000
     [task] = await run_tasks(make_assignment(run_step(f"head -c {size} /dev/zero | tr '\\0' a")))
