@@ -6,7 +6,14 @@ Pure: no I/O beyond what the caller passes in (orbs come from an :class:`OrbSour
 from __future__ import annotations
 
 from circlet.compiler.api import compile_config, declared_parameters
-from circlet.compiler.orbs import DictOrbSource, OrbRef, OrbSource, ResolvedOrb, parse_orb_ref, resolve_version
+from circlet.compiler.orbs import (
+    DictOrbSource,
+    OrbRef,
+    OrbSource,
+    ResolvedOrb,
+    parse_orb_ref,
+    resolve_version,
+)
 from circlet.compiler.pack import pack_orb
 
 __all__ = [

@@ -48,9 +48,7 @@ def _version(doc: Document, problems: list[Problem]) -> str:
     return version
 
 
-def _pipeline_parameters(
-    doc: Document, given: Mapping[str, Any], problems: list[Problem]
-) -> dict[str, Any]:
+def _pipeline_parameters(doc: Document, given: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
     decls, errors = parse_declarations(doc.data.get("parameters"), pipeline=True)
     for error in errors:
         problems.append(doc.problem(error.message, ("parameters", *((error.key,) if error.key else ()))))
@@ -89,7 +87,9 @@ def _workflow_items(data: dict[str, Any], doc: Document, problems: list[Problem]
     if workflows is not None and not isinstance(workflows, dict):
         problems.append(doc.problem("workflows must be a map", ("workflows",)))
         return []
-    items = [(str(k), v) for k, v in (workflows or {}).items() if not (k == "version" and not isinstance(v, dict))]
+    items = [
+        (str(k), v) for k, v in (workflows or {}).items() if not (k == "version" and not isinstance(v, dict))
+    ]
     if items:
         return items
     jobs = data.get("jobs")
@@ -150,11 +150,15 @@ def compile_config(
         workflows=tuple(plans),
         parameters=bound,
         processed_yaml=_processed(planner, plans, loader.resolved, source, setup),
-        warnings=tuple(validate.schema_warnings(doc) + planner.warnings + _unused_jobs(data, doc, planner.used_refs)),
+        warnings=tuple(
+            validate.schema_warnings(doc) + planner.warnings + _unused_jobs(data, doc, planner.used_refs)
+        ),
     )
 
 
-def _plan_all(planner: WorkflowPlanner, data: dict[str, Any], doc: Document, problems: list[Problem]) -> list[WorkflowPlan]:
+def _plan_all(
+    planner: WorkflowPlanner, data: dict[str, Any], doc: Document, problems: list[Problem]
+) -> list[WorkflowPlan]:
     originals = doc.data.get("workflows") if isinstance(doc.data.get("workflows"), dict) else {}
     plans = []
     for name, body in _workflow_items(data, doc, problems):
@@ -169,7 +173,9 @@ def _processed(
     keys = [job.job for plan in running for job in plan.jobs if job.job]
     jobs = {key: planner.registry.raw[key] for key in dict.fromkeys(keys)}
     flows = {plan.name: planner.processed.get(plan.name, []) for plan in running}
-    return process.processed_yaml(jobs=jobs, workflows=flows, resolved_orbs=resolved, source=source, setup=setup)
+    return process.processed_yaml(
+        jobs=jobs, workflows=flows, resolved_orbs=resolved, source=source, setup=setup
+    )
 
 
 def _unused_jobs(data: dict[str, Any], doc: Document, used: set[str]) -> list[Problem]:

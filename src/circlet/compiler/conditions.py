@@ -8,7 +8,7 @@ from typing import Any
 
 from circlet.compiler import expressions
 from circlet.compiler.interpolate import render
-from circlet.compiler.regexes import RegexError, compile_pattern
+from circlet.compiler.regexes import RegexError, compile_pattern, is_slashed
 
 MAX_LOGIC_DEPTH = 100  #: nesting levels
 _OPERATORS = frozenset({"and", "or", "not", "equal", "matches"})
@@ -30,7 +30,7 @@ def evaluate(statement: Any, lookup: Lookup | None = None, *, depth: int = 0) ->
     if depth > MAX_LOGIC_DEPTH:
         raise ConditionError(f"logic statements nest deeper than {MAX_LOGIC_DEPTH} levels")
     if isinstance(statement, dict) and len(statement) == 1:
-        (operator, argument), = statement.items()
+        ((operator, argument),) = statement.items()
         if operator in _OPERATORS:
             return _operator(str(operator), argument, lookup, depth + 1)
     if isinstance(statement, str) and lookup is not None and _looks_like_expression(statement):
@@ -87,7 +87,7 @@ def _matches(argument: Any) -> bool:
     if not isinstance(argument, dict) or "pattern" not in argument or "value" not in argument:
         raise ConditionError("'matches' needs a map with 'pattern' and 'value'")
     pattern = str(argument["pattern"])
-    if len(pattern) >= 2 and pattern.startswith("/") and pattern.endswith("/"):
+    if is_slashed(pattern):
         pattern = pattern[1:-1]
     value = argument["value"]
     text = "" if value is None else str(value) if not isinstance(value, bool) else str(value).lower()

@@ -110,7 +110,9 @@ class Expander:
         result: dict[str, Any] = interpolate.unescape(job)
         return result
 
-    def apply_executor(self, body: dict[str, Any], owner: Namespace, home: Where, context: str) -> dict[str, Any]:
+    def apply_executor(
+        self, body: dict[str, Any], owner: Namespace, home: Where, context: str
+    ) -> dict[str, Any]:
         job = {k: v for k, v in body.items() if k not in _JOB_META and k != "steps"}
         reference = body.get("executor")
         if reference is None:
@@ -127,7 +129,9 @@ class Expander:
             merged["environment"] = environment
         return merged
 
-    def resolve_executor(self, reference: Any, owner: Namespace, where: Where, context: str) -> dict[str, Any] | None:
+    def resolve_executor(
+        self, reference: Any, owner: Namespace, where: Where, context: str
+    ) -> dict[str, Any] | None:
         if isinstance(reference, dict):
             name, args = reference.get("name"), {k: v for k, v in reference.items() if k != "name"}
         else:

@@ -6,7 +6,7 @@ from typing import Any
 
 from circlet.compiler import conditions
 from circlet.compiler.conditions import Lookup
-from circlet.compiler.regexes import RegexError, compile_pattern
+from circlet.compiler.regexes import RegexError, compile_pattern, is_slashed
 
 
 class FilterError(ValueError):
@@ -20,7 +20,7 @@ def matches_any(patterns: Any, value: str) -> bool:
         if item is None:
             continue
         text = str(item)
-        if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
+        if is_slashed(text):
             try:
                 if compile_pattern(text[1:-1]).fullmatch(value):
                     return True

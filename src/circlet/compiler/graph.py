@@ -103,7 +103,9 @@ def topological(edges: Mapping[str, Sequence[str]]) -> list[str]:
     return order
 
 
-def propagate_not_run(edges: Mapping[str, Sequence[str]], reasons: dict[str, str | None]) -> dict[str, str | None]:
+def propagate_not_run(
+    edges: Mapping[str, Sequence[str]], reasons: dict[str, str | None]
+) -> dict[str, str | None]:
     """Mark jobs that require a job that does not run as not running either, saying which one."""
     out = dict(reasons)
     for node in topological(edges):

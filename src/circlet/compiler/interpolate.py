@@ -33,7 +33,9 @@ class Scope:
     """Values visible to one substitution pass, by prefix."""
 
     parameters: Mapping[str, Any] | None = None  #: None: ``parameters.*`` belongs to a later pass
-    pipeline: Mapping[str, Any] | None = None  #: pipeline values with dotted keys, e.g. ``pipeline.git.branch``
+    pipeline: Mapping[str, Any] | None = (
+        None  #: pipeline values with dotted keys, e.g. ``pipeline.git.branch``
+    )
     pipeline_parameters: Mapping[str, Any] | None = None
     matrix: Mapping[str, Any] | None = None
     missing: list[str] = field(default_factory=list)  #: undeclared names seen, in order

@@ -107,7 +107,11 @@ def _instance(ref: str, invocation: dict[str, Any], where: Where, problems: list
         problems.append(where.at("type").problem(f"unsupported job type {kind!r} in a workflow"))
     name = invocation.get("name")
     context = invocation.get("context")
-    contexts = tuple(str(c) for c in context) if isinstance(context, list) else (() if context is None else (str(context),))
+    contexts = (
+        tuple(str(c) for c in context)
+        if isinstance(context, list)
+        else (() if context is None else (str(context),))
+    )
     serial = invocation.get("serial-group")
     override = invocation.get("override-with")
     return Instance(
@@ -138,7 +142,9 @@ def _unique_names(instances: list[Instance], problems: list[Problem]) -> list[In
         if instance.explicit_name:
             if seen[instance.name]:
                 problems.append(
-                    instance.where.problem(f"the job name '{instance.name}' is used more than once in this workflow")
+                    instance.where.problem(
+                        f"the job name '{instance.name}' is used more than once in this workflow"
+                    )
                 )
             seen[instance.name] += 1
             out.append(instance)

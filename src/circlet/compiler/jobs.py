@@ -19,7 +19,9 @@ def executor_of(job: dict[str, Any], report: Report) -> Executor:
     """The executor of an expanded job; reports a job with none or with two kinds."""
     kinds = [kind for kind in ("docker", "machine", "macos") if kind in job]
     resource_class = step_specs.env_string(job.get("resource_class") or DEFAULT_RESOURCE_CLASS)
-    raw = {k: job[k] for k in ("docker", "machine", "macos", "resource_class", "shell") if k in job}
+    raw: dict[str, Any] = {
+        k: job[k] for k in ("docker", "machine", "macos", "resource_class", "shell") if k in job
+    }
     if not kinds:
         if job.get("type") not in STEPLESS_TYPES:
             report("a job needs exactly one executor: docker, machine, macos or executor", ())
@@ -30,7 +32,9 @@ def executor_of(job: dict[str, Any], report: Report) -> Executor:
     images: tuple[str, ...] = ()
     if kind == "docker":
         images = _images(job["docker"], report)
-    return Executor(type=_type(kind, job, resource_class), resource_class=resource_class, images=images, raw=raw)
+    return Executor(
+        type=_type(kind, job, resource_class), resource_class=resource_class, images=images, raw=raw
+    )
 
 
 def _type(kind: str, job: dict[str, Any], resource_class: str) -> str:

@@ -213,7 +213,9 @@ class _Builder:
         if isinstance(key, dict | list):
             raise self.fail("a mapping key must be a scalar", mark)
         top.key = key
-        self.marks[(*top.path, key if isinstance(key, str | int) and not isinstance(key, bool) else str(key))] = (
+        self.marks[
+            (*top.path, key if isinstance(key, str | int) and not isinstance(key, bool) else str(key))
+        ] = (
             mark.line + 1,
             mark.column + 1,
         )

@@ -93,12 +93,7 @@ def check_value(decl: ParamDecl, value: Any, *, coerce_strings: bool = False) ->
     if coerce_strings and isinstance(value, str):
         value = _coerce(kind, value)
     if kind in ("string", "env_var_name"):
-        if isinstance(value, bool) or isinstance(value, dict | list):
-            return value, _type_error(decl, value)
-        text = "" if value is None else str(value)
-        if kind == "env_var_name" and text and not _ENV_VAR_NAME.match(text):
-            return value, f"argument '{decl.name}' must be an environment variable name, got {text!r}"
-        return text, None
+        return _check_text(decl, value)
     if kind == "boolean":
         return (value, None) if isinstance(value, bool) else (value, _type_error(decl, value))
     if kind == "integer":
@@ -119,6 +114,15 @@ def check_value(decl: ParamDecl, value: Any, *, coerce_strings: bool = False) ->
             return value, None
         return value, _type_error(decl, value)
     return value, None
+
+
+def _check_text(decl: ParamDecl, value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, bool) or isinstance(value, dict | list):
+        return value, _type_error(decl, value)
+    text = "" if value is None else str(value)
+    if decl.type == "env_var_name" and text and not _ENV_VAR_NAME.match(text):
+        return value, f"argument '{decl.name}' must be an environment variable name, got {text!r}"
+    return text, None
 
 
 def _coerce(kind: str, value: str) -> Any:

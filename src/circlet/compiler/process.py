@@ -13,7 +13,7 @@ except AttributeError:  # pragma: no cover - no libyaml
     _BaseDumper = yaml.SafeDumper
 
 
-class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
+class _Dumper(_BaseDumper):  # type: ignore[misc]
     """Block style; multi-line strings as ``|`` literals."""
 
 

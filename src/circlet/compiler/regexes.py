@@ -35,3 +35,8 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 def full_match(pattern: str, value: str) -> bool:
     """True when ``value`` matches all of ``pattern``."""
     return compile_pattern(pattern).fullmatch(value) is not None
+
+
+def is_slashed(text: str) -> bool:
+    """True for ``/regex/`` (a pattern written between slashes)."""
+    return len(text) > 1 and text.startswith("/") and text.endswith("/")

@@ -23,6 +23,7 @@ DEFAULT_NAMES = {
 STEP_WHEN = frozenset({"on_success", "on_fail", "always"})
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0}
+MAX_AUTO_RERUNS = 5
 
 Report = Callable[[str], None]
 
@@ -119,7 +120,9 @@ def _run(body: Any, report: Report) -> StepSpec | None:
     if timeout is not None and spec["no_output_timeout_s"] is None:
         report(f"no_output_timeout must look like 10m, 1h30m or 20s; got {timeout!r}")
     reruns = body.get("max_auto_reruns")
-    if reruns is not None and (isinstance(reruns, bool) or not isinstance(reruns, int) or not 1 <= reruns <= 5):
+    if reruns is not None and (
+        isinstance(reruns, bool) or not isinstance(reruns, int) or not 1 <= reruns <= MAX_AUTO_RERUNS
+    ):
         report(f"max_auto_reruns must be an integer from 1 to 5; got {reruns!r}")
         reruns = None
     spec["max_auto_reruns"] = reruns

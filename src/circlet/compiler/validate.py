@@ -7,8 +7,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft7Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema import Draft7Validator  # type: ignore[import-untyped,unused-ignore]
+from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped,unused-ignore]
 
 from circlet.compiler.loader import Document
 from circlet.errors import Problem

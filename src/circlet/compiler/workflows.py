@@ -71,7 +71,9 @@ class WorkflowPlanner:
         self.problems.extend(problems)
         return WorkflowPlan(name=name, jobs=tuple(planned), runs=skip is None, skip_reason=skip)
 
-    def gate(self, body: dict[str, Any], original: dict[str, Any], where: Where, problems: list[Problem]) -> str | None:
+    def gate(
+        self, body: dict[str, Any], original: dict[str, Any], where: Where, problems: list[Problem]
+    ) -> str | None:
         for key, wanted in (("when", True), ("unless", False)):
             if key not in body:
                 continue
@@ -87,7 +89,9 @@ class WorkflowPlanner:
             return "it has triggers, so it runs only on its schedule"
         return None
 
-    def plan_jobs(self, workflow: str, instances: list[Instance], problems: list[Problem]) -> list[WorkflowJob]:
+    def plan_jobs(
+        self, workflow: str, instances: list[Instance], problems: list[Problem]
+    ) -> list[WorkflowJob]:
         edges, statuses = self.resolve_requires(workflow, instances, problems)
         cycle = graph.find_cycle(edges)
         if cycle is not None:
@@ -152,7 +156,9 @@ class WorkflowPlanner:
     def filter_reason(self, instance: Instance, problems: list[Problem]) -> str | None:
         trigger = self.trigger
         try:
-            return filters.evaluate(instance.filters, branch=trigger.branch, tag=trigger.tag, lookup=trigger.lookup)
+            return filters.evaluate(
+                instance.filters, branch=trigger.branch, tag=trigger.tag, lookup=trigger.lookup
+            )
         except filters.FilterError as exc:
             problems.append(instance.where.at("filters").problem(str(exc)))
             return "its filters are invalid"
@@ -161,7 +167,11 @@ class WorkflowPlanner:
         if instance.type is JobType.APPROVAL:
             return ""
         expander = self.expander
-        ref = instance.override_with if instance.override_with and find(expander.root, "jobs", instance.override_with) else instance.ref
+        ref = (
+            instance.override_with
+            if instance.override_with and find(expander.root, "jobs", instance.override_with)
+            else instance.ref
+        )
         self.used_refs.add(ref)
         element = find(expander.root, "jobs", ref)
         if element is None:
@@ -169,14 +179,20 @@ class WorkflowPlanner:
             return ""
         before = len(expander.problems)
         job = expander.expand_job(
-            element, instance.args, instance.where, pre_steps=instance.pre_steps, post_steps=instance.post_steps
+            element,
+            instance.args,
+            instance.where,
+            pre_steps=instance.pre_steps,
+            post_steps=instance.post_steps,
         )
         home = Where(element.owner.doc, element.path)
         job_problems = expander.problems[before:]
         del expander.problems[before:]
 
         def make(key: str) -> JobDefinition:
-            return jobs.build_definition(key, job or {}, lambda m, p: job_problems.append(home.at(*p).problem(m)))
+            return jobs.build_definition(
+                key, job or {}, lambda m, p: job_problems.append(home.at(*p).problem(m))
+            )
 
         key = "" if job is None else self.registry.register(instance.name, job, make)
         problems.extend(job_problems)
