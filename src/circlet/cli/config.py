@@ -24,7 +24,9 @@ FileArg = Annotated[Path, typer.Argument(help="The config file (default .circlec
 OrbDir = Annotated[
     Path | None, typer.Option("--orb-dir", help="A folder of orbs as ns/name@version.yml files.")
 ]
-ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="A pipeline parameter, name=value (repeatable).")]
+ParamOpt = Annotated[
+    list[str] | None, typer.Option("--param", help="A pipeline parameter, name=value (repeatable).")
+]
 
 
 def orb_source_from_directory(directory: Path | None) -> DictOrbSource:
@@ -69,15 +71,22 @@ def _values(branch: str | None, tag: str | None) -> dict[str, Any]:
 
 
 def _compile(
-    file: Path, *, branch: str | None = None, tag: str | None = None, params: list[str] | None = None,
+    file: Path,
+    *,
+    branch: str | None = None,
+    tag: str | None = None,
+    params: list[str] | None = None,
     orb_dir: Path | None = None,
 ) -> CompiledConfig:
     source, name = _read(file)
     console = Console(stderr=True)
     try:
         return compile_config(
-            source, values=_values(branch, tag), parameters=_parameters(params),
-            orbs=orb_source_from_directory(orb_dir), file=name,
+            source,
+            values=_values(branch, tag),
+            parameters=_parameters(params),
+            orbs=orb_source_from_directory(orb_dir),
+            file=name,
         )
     except ConfigInvalid as exc:
         console.print(f"[bold red]{name} is invalid[/] ({len(exc.problems)} problem(s)):", highlight=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from circlet.engine import events
 from circlet.engine.transitions import JobState, fold_tasks, sources_of, unblocked, workflow_status
 from circlet.errors import InvalidTransition
 from circlet.model.pipelines import Job
@@ -34,6 +35,8 @@ async def advance_workflow(tx: AsyncSession, workflow_id: str) -> WorkflowStatus
         await job_store.set_job_status(tx, job.id, expected=[JobStatus.BLOCKED], new=new)
         if new is JobStatus.QUEUED:
             await queue_job(tx, job)
+        elif new.is_final:
+            await events.job_finished(tx, await job_store.get_job(tx, job.id))
     jobs = await job_store.list_workflow_jobs(tx, workflow_id)
     return await _store_workflow_status(tx, workflow_id, [j.status for j in jobs])
 
@@ -47,6 +50,8 @@ async def _store_workflow_status(
         return workflow.status
     await workflow_store.set_workflow_status(tx, workflow_id, expected=workflow.status, new=new)
     await pipeline_store.touch_pipeline(tx, workflow.pipeline_id)
+    if new in FINAL_WORKFLOW_STATUSES:
+        await events.workflow_finished(tx, await workflow_store.get_workflow(tx, workflow_id))
     return new
 
 
@@ -63,6 +68,7 @@ async def settle_job(tx: AsyncSession, job_id: str) -> None:
     except InvalidTransition:
         return  # already final (e.g. canceled while its runner was still finishing)
     job = await job_store.get_job(tx, job_id)
+    await events.job_finished(tx, job)
     await advance_workflow(tx, job.workflow_id)
 
 

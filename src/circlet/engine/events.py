@@ -1,0 +1,21 @@
+"""What happens when a job or a workflow reaches a final status, in the same transaction.
+
+These are explicit calls (no registry): each consumer (Insights rollups, the webhook outbox...) adds
+its line here, so the order of side effects is visible in one place.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circlet.model.pipelines import Job, Workflow
+
+
+async def job_finished(tx: AsyncSession, job: Job) -> None:
+    """``job`` has just become final (success, failed, canceled, not_run, ...)."""
+    del tx, job
+
+
+async def workflow_finished(tx: AsyncSession, workflow: Workflow) -> None:
+    """``workflow`` has just become final."""
+    del tx, workflow
