@@ -6,5 +6,6 @@ from __future__ import annotations
 
 from circlet.runner.agent import run_agent
 from circlet.runner.client import Lease, LeaseLost, RunnerClient, RunnerClientError
+from circlet.runner.sweep import WorkDirBusy
 
-__all__ = ["Lease", "LeaseLost", "RunnerClient", "RunnerClientError", "run_agent"]
+__all__ = ["Lease", "LeaseLost", "RunnerClient", "RunnerClientError", "WorkDirBusy", "run_agent"]

@@ -17,6 +17,7 @@ import httpx
 from circlet.protocol import ClaimRequest, TaskAssignment, TaskFinish
 from circlet.runner.client import Lease, LeaseLost, RunnerClient, RunnerClientError
 from circlet.runner.executor import KILL_GRACE_S
+from circlet.runner.sweep import owned_work_dir, sweep_stale_tasks
 from circlet.runner.task import TaskRun, TaskSignals
 
 logger = logging.getLogger(__name__)
@@ -58,20 +59,25 @@ async def run_agent(
         kill_grace_s: time between SIGTERM and SIGKILL when a step is killed.
 
     Cancelling the coroutine kills every running step at once and reports nothing: the server's
-    lease reaper fails those tasks.
+    lease reaper fails those tasks. Processes left by a runner that was killed outright are
+    killed when the next runner starts on the same ``work_dir``.
+
+    Raises:
+        WorkDirBusy: another runner is using ``work_dir``.
     """
     host_env = {key: os.environ[key] for key in HOST_ENV_NAMES if key in os.environ}
-    work_dir.mkdir(parents=True, exist_ok=True)
-    async with RunnerClient(server_url, token, transport=transport) as client:
-        agent = _Agent(
-            client=client,
-            claim=ClaimRequest(resource_class=resource_class, runner_name=name, wait_s=claim_wait_s),
-            work_dir=work_dir,
-            host_env=host_env,
-            stop=stop,
-            kill_grace_s=kill_grace_s,
-        )
-        await agent.run(max(1, concurrency))
+    with owned_work_dir(work_dir):
+        await asyncio.to_thread(sweep_stale_tasks, work_dir)
+        async with RunnerClient(server_url, token, transport=transport) as client:
+            agent = _Agent(
+                client=client,
+                claim=ClaimRequest(resource_class=resource_class, runner_name=name, wait_s=claim_wait_s),
+                work_dir=work_dir,
+                host_env=host_env,
+                stop=stop,
+                kill_grace_s=kill_grace_s,
+            )
+            await agent.run(max(1, concurrency))
 
 
 class _Agent:

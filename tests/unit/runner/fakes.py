@@ -167,3 +167,7 @@ def assert_dead(pid_file: Path) -> None:
     while stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
         assert time.monotonic() < deadline, "process still alive"
         time.sleep(0.02)
+
+
+def task_dirs(work_dir: Path) -> list[Path]:
+    return [path for path in work_dir.iterdir() if path.is_dir()]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from circlet.runner import run_agent
 from tests.unit.runner.conftest import RunTasks
-from tests.unit.runner.fakes import TOKEN, FakeServer, assert_dead, make_assignment, run_step
+from tests.unit.runner.fakes import TOKEN, FakeServer, assert_dead, make_assignment, run_step, task_dirs
 
 STUBBORN = "trap 'echo got TERM' TERM; echo $$ > {pid_file}; while true; do sleep 0.1; done"
 
@@ -117,7 +117,7 @@ async def test_lost_lease_abandons_the_task_without_reporting(
     assert record.finish is None
     assert record.step(0).finish == {}
     assert_dead(pid_file)
-    assert list(work_dir.iterdir()) == []
+    assert task_dirs(work_dir) == []
 
 
 async def test_stop_waits_for_the_running_task_to_finish(server: FakeServer, work_dir: Path) -> None:

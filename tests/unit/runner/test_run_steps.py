@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.runner.conftest import RunTasks
-from tests.unit.runner.fakes import assert_dead, make_assignment, run_step
+from tests.unit.runner.fakes import assert_dead, make_assignment, run_step, task_dirs
 
 
 async def test_successful_steps_report_start_output_finish(run_tasks: RunTasks) -> None:
@@ -153,7 +153,7 @@ async def test_secrets_are_masked_even_when_split_across_reads(run_tasks: RunTas
 async def test_task_directory_is_removed_afterwards(run_tasks: RunTasks, work_dir: Path) -> None:
     [task] = await run_tasks(make_assignment(run_step("touch ~/project/file")))
     assert task.status == "success"
-    assert list(work_dir.iterdir()) == []
+    assert task_dirs(work_dir) == []
 
 
 async def test_read_only_files_are_removed_too(run_tasks: RunTasks, work_dir: Path) -> None:
@@ -161,7 +161,7 @@ async def test_read_only_files_are_removed_too(run_tasks: RunTasks, work_dir: Pa
         make_assignment(run_step("mkdir -p ~/go/mod/x && touch ~/go/mod/x/f && chmod -R a-w ~/go"))
     )
     assert task.status == "success"
-    assert list(work_dir.iterdir()) == []
+    assert task_dirs(work_dir) == []
 
 
 async def test_large_output_is_streamed_in_bounded_chunks(run_tasks: RunTasks) -> None:
