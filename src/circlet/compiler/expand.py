@@ -74,7 +74,8 @@ class Expander:
         self.report(Where(element.owner.doc, (*element.path, "parameters")), errors, context)
         bound, errors = bind_arguments(decls, args if isinstance(args, dict) else {})
         self.report(where, errors, context)
-        return bound if not errors else None
+        missing = any(name not in bound for name in decls)
+        return None if missing else bound  # other argument errors are reported; expansion goes on
 
     def substitute(self, value: Any, bound: dict[str, Any], where: Where, context: str) -> Any:
         scope = interpolate.Scope(parameters=bound)
