@@ -20,6 +20,7 @@ Sink = Callable[[bytes], Awaitable[None]]
 CHUNK_BYTES = 64 * 1024  # one pipe read
 KILL_GRACE_S = 3.0  # seconds between SIGTERM and SIGKILL
 DRAIN_IDLE_S = 1.0  # seconds of silence after the main process exits before reading stops
+DRAIN_MAX_S = 5.0  # seconds of reading after the main process exits, at most
 GROUP_POLL_S = 0.05  # seconds between checks that a process group is gone
 
 
@@ -179,12 +180,14 @@ async def _pump(stream: asyncio.StreamReader, sink: Sink, activity: _Activity) -
 
 async def _drain(reader: asyncio.Task[None], abort: asyncio.Event, activity: _Activity) -> None:
     """Read what the exited process left in the pipe. Processes it left running in the background
-    may keep the pipe open; reading stops after DRAIN_IDLE_S of silence from them."""
+    may keep the pipe open: reading stops after DRAIN_IDLE_S of silence, or DRAIN_MAX_S in all."""
     loop = asyncio.get_running_loop()
+    give_up = loop.time() + DRAIN_MAX_S
     while not reader.done():
         await asyncio.wait({reader}, timeout=DRAIN_IDLE_S)
         silent_s = loop.time() - activity.last_output
-        if abort.is_set() or (not activity.in_sink and silent_s >= DRAIN_IDLE_S):
+        idle = not activity.in_sink and silent_s >= DRAIN_IDLE_S
+        if abort.is_set() or idle or loop.time() >= give_up:
             break
     if reader.done() and not reader.cancelled():
         reader.result()  # re-raise a sink error

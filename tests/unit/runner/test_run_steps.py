@@ -254,3 +254,22 @@ async def test_store_steps_run_after_a_failure(run_tasks: RunTasks) -> None:
     )
     assert task.status == "failed"
     assert sorted(task.steps) == [0, 1]
+
+
+async def test_a_chatty_process_left_behind_does_not_hold_the_step(
+    run_tasks: RunTasks, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "chatty.pid"
+    [task] = await run_tasks(
+        make_assignment(
+            run_step(
+                f"(while true; do echo chatter; sleep 0.1; done) & echo $! > {pid_file}; echo main done"
+            ),
+            run_step("echo next"),
+        ),
+        timeout_s=12,
+    )
+    assert task.status == "success"
+    assert "main done\n" in task.step(0).text
+    assert task.step(1).text == "next\n"
+    assert_dead(pid_file)
