@@ -9,6 +9,7 @@ from circlet.compiler import conditions, interpolate
 from circlet.compiler.loader import Document, Path
 from circlet.compiler.namespaces import Element, Namespace, find
 from circlet.compiler.parameters import ParamError, bind_arguments, parse_declarations
+from circlet.compiler.steps import env_string
 from circlet.errors import Problem
 
 MAX_COMMAND_DEPTH = 50  #: commands calling commands
@@ -107,7 +108,9 @@ class Expander:
         steps += self.expand_steps(pre_steps or [], self.root, where.at("pre-steps"), 0)
         steps += self.expand_steps(body.get("steps") or [], element.owner, home.at("steps"), 0)
         steps += self.expand_steps(post_steps or [], self.root, where.at("post-steps"), 0)
-        job["steps"] = steps
+        job["steps"] = [_stringify_run_environment(step) for step in steps]
+        if isinstance(job.get("environment"), dict):
+            job["environment"] = _strings(job["environment"])
         result: dict[str, Any] = interpolate.unescape(job)
         return result
 
@@ -229,3 +232,16 @@ class Expander:
         if holds != (kind == "when"):
             return []
         return self.expand_steps(value.get("steps") or [], namespace, where.at("steps"), depth)
+
+
+def _strings(environment: dict[Any, Any]) -> dict[str, str]:
+    return {str(key): env_string(value) for key, value in environment.items()}
+
+
+def _stringify_run_environment(step: Any) -> Any:
+    if not isinstance(step, dict) or "run" not in step or not isinstance(step["run"], dict):
+        return step
+    body = step["run"]
+    if not isinstance(body.get("environment"), dict):
+        return step
+    return {"run": {**body, "environment": _strings(body["environment"])}}

@@ -117,7 +117,8 @@ class WorkflowPlanner:
                     skip_reason=reasons[instance.name],
                 )
             )
-            entries.append((key or instance.name, _processed_entry(instance, edges[instance.name], key)))
+            key_or_name = key or instance.name
+            entries.append((key_or_name, _processed_entry(instance, edges[instance.name], key_or_name)))
         self.processed[workflow] = entries
         return planned
 

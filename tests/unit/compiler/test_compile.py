@@ -327,7 +327,7 @@ def test_setup_config_and_implicit_workflow_and_no_build_job():
 
 @pytest.mark.parametrize("version", ["3", "'2.2'", "true", "[2.1]"])
 def test_bad_version(version):
-    with pytest.raises(ConfigInvalid, match="version must be 2 or 2.1"):
+    with pytest.raises(ConfigInvalid, match=r"version must be 2 or 2\.1"):
         compile_text(f"version: {version}\njobs:\n  build: {{docker: [{{image: x}}], steps: [checkout]}}\n")
 
 
