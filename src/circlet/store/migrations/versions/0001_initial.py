@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 15:58:55.716696
+Create Date: 2026-11-28 16:14:11.414599
 """
 
 from collections.abc import Sequence
@@ -176,6 +176,100 @@ def upgrade() -> None:
         batch_op.create_index("ix_pipelines_project_created", ["project_id", "created_at"], unique=False)
 
     op.create_table(
+        "project_push_secrets",
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("secret", sa.Text(), nullable=False),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("project_id"),
+    )
+    op.create_table(
+        "schedules",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=250), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column(
+            "timetable",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("attribution_actor", sa.String(length=20), nullable=False),
+        sa.Column("actor_id", sa.String(length=36), nullable=True),
+        sa.Column(
+            "parameters",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["actor_id"], ["users.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("project_id", "name"),
+    )
+    with op.batch_alter_table("schedules", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_schedules_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "webhooks",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("scope_type", sa.String(length=20), nullable=False),
+        sa.Column("scope_id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=250), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("verify_tls", sa.Boolean(), nullable=False),
+        sa.Column("signing_secret", sa.Text(), nullable=False),
+        sa.Column(
+            "events",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["scope_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_webhooks_scope_id"), ["scope_id"], unique=False)
+
+    op.create_table(
+        "schedule_firings",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("schedule_id", sa.String(length=36), nullable=False),
+        sa.Column("due_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("pipeline_id", sa.String(length=36), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["schedule_id"], ["schedules.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("schedule_id", "due_at"),
+    )
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("webhook_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=40), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", circlet.store._types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["webhook_id"], ["webhooks.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_webhook_deliveries_due", ["status", "next_attempt_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_webhook_deliveries_webhook_id"), ["webhook_id"], unique=False)
+
+    op.create_table(
         "workflows",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("pipeline_id", sa.String(length=36), nullable=False),
@@ -317,6 +411,21 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_workflows_pipeline_id"))
 
     op.drop_table("workflows")
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_webhook_id"))
+        batch_op.drop_index("ix_webhook_deliveries_due")
+
+    op.drop_table("webhook_deliveries")
+    op.drop_table("schedule_firings")
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhooks_scope_id"))
+
+    op.drop_table("webhooks")
+    with op.batch_alter_table("schedules", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_schedules_project_id"))
+
+    op.drop_table("schedules")
+    op.drop_table("project_push_secrets")
     with op.batch_alter_table("pipelines", schema=None) as batch_op:
         batch_op.drop_index("ix_pipelines_project_created")
         batch_op.drop_index(batch_op.f("ix_pipelines_actor_id"))
