@@ -14,6 +14,11 @@ from circlet.errors import ConfigInvalid
 orb_app = typer.Typer(help="Work with orbs.", no_args_is_help=True)
 
 
+@orb_app.callback()
+def orbs() -> None:
+    """Work with orbs."""
+
+
 @orb_app.command("pack")
 def pack(
     directory: Annotated[Path, typer.Argument(help="The orb source folder (with @orb.yml).")],
