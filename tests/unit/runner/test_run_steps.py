@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from circlet.runner import executor
 from tests.unit.runner.conftest import RunTasks
 from tests.unit.runner.fakes import assert_dead, make_assignment, run_step, task_dirs
 
@@ -257,8 +258,9 @@ async def test_store_steps_run_after_a_failure(run_tasks: RunTasks) -> None:
 
 
 async def test_a_chatty_process_left_behind_does_not_hold_the_step(
-    run_tasks: RunTasks, tmp_path: Path
+    run_tasks: RunTasks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(executor, "DRAIN_MAX_S", 1.5)
     pid_file = tmp_path / "chatty.pid"
     [task] = await run_tasks(
         make_assignment(
