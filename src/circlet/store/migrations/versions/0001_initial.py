@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 16:14:11.414599
+Create Date: 2026-11-28 16:14:27.232476
 """
 
 from collections.abc import Sequence
@@ -74,6 +74,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("login"),
     )
     op.create_table(
+        "contexts",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("org_id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=250), nullable=False),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["org_id"], ["orgs.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("org_id", "name"),
+    )
+    op.create_table(
         "memberships",
         sa.Column("user_id", sa.String(length=36), nullable=False),
         sa.Column("org_id", sa.String(length=36), nullable=False),
@@ -130,6 +140,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_tokens_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "checkout_keys",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("type", sa.String(length=30), nullable=False),
+        sa.Column("public_key", sa.Text(), nullable=False),
+        sa.Column("private_key_sealed", sa.Text(), nullable=False),
+        sa.Column("fingerprint_md5", sa.String(length=100), nullable=False),
+        sa.Column("fingerprint_sha256", sa.String(length=100), nullable=False),
+        sa.Column("preferred", sa.Boolean(), nullable=False),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("checkout_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_checkout_keys_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "context_envvars",
+        sa.Column("context_id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=250), nullable=False),
+        sa.Column("sealed", sa.Text(), nullable=False),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["context_id"], ["contexts.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("context_id", "name"),
+    )
+    op.create_table(
+        "context_restrictions",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("context_id", sa.String(length=36), nullable=False),
+        sa.Column("type", sa.String(length=20), nullable=False),
+        sa.Column("value", sa.String(length=1000), nullable=False),
+        sa.Column("name", sa.String(length=1000), nullable=False),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["context_id"], ["contexts.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("context_id", "type", "value"),
+    )
+    with op.batch_alter_table("context_restrictions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_context_restrictions_context_id"), ["context_id"], unique=False)
+
+    op.create_table(
         "pipelines",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("project_id", sa.String(length=36), nullable=False),
@@ -175,6 +227,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_pipelines_actor_id"), ["actor_id"], unique=False)
         batch_op.create_index("ix_pipelines_project_created", ["project_id", "created_at"], unique=False)
 
+    op.create_table(
+        "project_envvars",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=250), nullable=False),
+        sa.Column("sealed", sa.Text(), nullable=False),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("project_id", "name"),
+    )
     op.create_table(
         "project_push_secrets",
         sa.Column("project_id", sa.String(length=36), nullable=False),
@@ -426,11 +490,21 @@ def downgrade() -> None:
 
     op.drop_table("schedules")
     op.drop_table("project_push_secrets")
+    op.drop_table("project_envvars")
     with op.batch_alter_table("pipelines", schema=None) as batch_op:
         batch_op.drop_index("ix_pipelines_project_created")
         batch_op.drop_index(batch_op.f("ix_pipelines_actor_id"))
 
     op.drop_table("pipelines")
+    with op.batch_alter_table("context_restrictions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_context_restrictions_context_id"))
+
+    op.drop_table("context_restrictions")
+    op.drop_table("context_envvars")
+    with op.batch_alter_table("checkout_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_checkout_keys_project_id"))
+
+    op.drop_table("checkout_keys")
     with op.batch_alter_table("tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tokens_user_id"))
 
@@ -441,6 +515,7 @@ def downgrade() -> None:
 
     op.drop_table("projects")
     op.drop_table("memberships")
+    op.drop_table("contexts")
     op.drop_table("users")
     with op.batch_alter_table("runner_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_runner_tokens_resource_class"))
