@@ -42,11 +42,11 @@ def test_pack_orb_assembles_sections_and_includes():
 
 
 def test_pack_orb_refuses_missing_files(tmp_path):
-    with pytest.raises(ConfigInvalid, match="@orb.yml"):
+    with pytest.raises(ConfigInvalid, match=r"@orb\.yml"):
         pack_orb(tmp_path)
     shutil.copytree(ORB_SOURCE, tmp_path / "orb")
     (tmp_path / "orb" / "scripts" / "greet.sh").unlink()
-    with pytest.raises(ConfigInvalid, match="cannot include scripts/greet.sh"):
+    with pytest.raises(ConfigInvalid, match=r"cannot include scripts/greet\.sh"):
         pack_orb(tmp_path / "orb")
 
 
