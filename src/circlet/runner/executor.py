@@ -184,11 +184,12 @@ async def _drain(reader: asyncio.Task[None], abort: asyncio.Event, activity: _Ac
     loop = asyncio.get_running_loop()
     give_up = loop.time() + DRAIN_MAX_S
     while not reader.done():
-        await asyncio.wait({reader}, timeout=DRAIN_IDLE_S)
-        silent_s = loop.time() - activity.last_output
-        idle = not activity.in_sink and silent_s >= DRAIN_IDLE_S
-        if abort.is_set() or idle or loop.time() >= give_up:
+        now = loop.time()
+        idle = not activity.in_sink and now - activity.last_output >= DRAIN_IDLE_S
+        if abort.is_set() or idle or now >= give_up:
             break
+        until = min(activity.last_output + DRAIN_IDLE_S, give_up)
+        await asyncio.wait({reader}, timeout=max(GROUP_POLL_S, until - now))
     if reader.done() and not reader.cancelled():
         reader.result()  # re-raise a sink error
 
