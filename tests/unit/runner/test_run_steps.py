@@ -275,3 +275,18 @@ async def test_a_chatty_process_left_behind_does_not_hold_the_step(
     assert "main done\n" in task.step(0).text
     assert task.step(1).text == "next\n"
     assert_dead(pid_file)
+
+
+async def test_max_auto_reruns_retries_a_failing_step(run_tasks: RunTasks) -> None:
+    flaky = (
+        'n=$(cat ~/count 2>/dev/null || echo 0); echo $((n+1)) > ~/count; echo "try $((n+1))"; [ "$n" -ge 2 ]'
+    )
+    [passes, gives_up] = await run_tasks(
+        make_assignment(run_step(flaky, max_auto_reruns=3)),
+        make_assignment(run_step("echo try; exit 1", max_auto_reruns=1)),
+    )
+    assert passes.status == "success"
+    assert passes.step(0).text.count("try ") == 3
+    assert "attempt 3 of 4" in passes.step(0).text
+    assert gives_up.status == "failed"
+    assert gives_up.step(0).text.count("try\n") == 2

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+from pathlib import Path
 
-from circlet.runner.executor import run_process
+from circlet.runner.executor import Limits, run_process
 from circlet.runner.steps.context import StepContext, StepOutcome, outcome_of
 from circlet.runner.workspace import with_tools_on_path
 
@@ -27,18 +28,31 @@ async def run_command(ctx: StepContext) -> StepOutcome:
     no_output_s = spec.get("no_output_timeout_s")
     if no_output_s is None and not background:
         no_output_s = NO_OUTPUT_TIMEOUT_S
-    env = with_tools_on_path({**ctx.env, **spec.get("environment", {})}, ctx.dirs)
+    argv = [*shlex.split(shell), str(script)]
+    limits = dataclasses.replace(ctx.limits, no_output_timeout_s=no_output_s)
+    attempts = 1 if background else 1 + max(0, spec.get("max_auto_reruns") or 0)
+    for attempt in range(1, attempts + 1):
+        if attempt > 1:
+            await ctx.output.write_line(f"Rerunning the step automatically (attempt {attempt} of {attempts})")
+        outcome = await _run_once(ctx, argv, cwd, limits)
+        if outcome.status != "failed" or ctx.abort.is_set():
+            break
+    return outcome
+
+
+async def _run_once(ctx: StepContext, argv: list[str], cwd: Path, limits: Limits) -> StepOutcome:
+    env = with_tools_on_path({**ctx.env, **ctx.spec.get("environment", {})}, ctx.dirs)
     try:
         result = await run_process(
-            [*shlex.split(shell), str(script)],
+            argv,
             cwd=cwd,
             env=env,
             sink=ctx.output.write,
-            limits=dataclasses.replace(ctx.limits, no_output_timeout_s=no_output_s),
+            limits=limits,
             abort=ctx.abort,
             on_spawn=ctx.on_spawn,
         )
     except OSError as exc:
-        await ctx.output.write_line(f"cannot start shell {shell!r}: {exc.strerror or exc}")
+        await ctx.output.write_line(f"cannot start shell {argv[0]!r}: {exc.strerror or exc}")
         return StepOutcome("failed", EXIT_NOT_FOUND)
     return outcome_of(result)
