@@ -178,7 +178,7 @@ class TaskRun:
             self._background.add(task)
             return None
         outcome = await self._finish_step(ctx, await self._execute(ctx))
-        self._groups = {pgid for pgid in self._groups if group_alive(pgid)}
+        self._groups.difference_update([pgid for pgid in self._groups if not group_alive(pgid)])
         return outcome
 
     async def _execute(self, ctx: StepContext) -> StepOutcome:
@@ -220,7 +220,8 @@ class TaskRun:
             self._background.clear()
 
     async def _kill_leftovers(self) -> None:
-        groups, self._groups = self._groups, set()
+        groups = list(self._groups)
+        self._groups.clear()
         with contextlib.suppress(Exception):
             await asyncio.gather(*(kill_group(pgid, self._kill_grace_s) for pgid in groups))
 
