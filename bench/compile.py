@@ -33,24 +33,29 @@ def with_inline_orbs(text: str) -> str:
     return text
 
 
+def measure(text: str, orbs: DictOrbSource, *, check_schema: bool) -> float:
+    timings = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        compile_config(text, values=VALUES, parameters={}, orbs=orbs, check_schema=check_schema)
+        timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings)
+
+
 def main() -> None:
     orbs = orb_source()
-    medians: dict[str, float] = {}
+    rows: dict[str, tuple[float, float]] = {}
     for path in sorted(CORPUS.glob("*.yml")):
         text = with_inline_orbs(path.read_text())
-        timings = []
-        for _ in range(RUNS):
-            start = time.perf_counter()
-            compile_config(text, values=VALUES, parameters={}, orbs=orbs)
-            timings.append((time.perf_counter() - start) * 1000)
-        medians[path.name] = statistics.median(timings)
-    width = max(len(name) for name in medians)
-    for name, median in medians.items():
-        print(f"{name:<{width}}  {median:7.2f} ms")
-    values = list(medians.values())
-    print(f"{'median of files':<{width}}  {statistics.median(values):7.2f} ms")
-    print(f"{'largest':<{width}}  {max(values):7.2f} ms")
-    print(f"{'total (one pass)':<{width}}  {sum(values):7.2f} ms")
+        rows[path.name] = (measure(text, orbs, check_schema=True), measure(text, orbs, check_schema=False))
+    width = max(len(name) for name in rows)
+    print(f"{'file (median of ' + str(RUNS) + ' runs)':<{width}}  {'full':>10}  {'no schema':>10}")
+    for name, (full, bare) in rows.items():
+        print(f"{name:<{width}}  {full:7.2f} ms  {bare:7.2f} ms")
+    for label, pick in (("median of files", statistics.median), ("largest", max), ("total (one pass)", sum)):
+        full = pick(r[0] for r in rows.values())
+        bare = pick(r[1] for r in rows.values())
+        print(f"{label:<{width}}  {full:7.2f} ms  {bare:7.2f} ms")
 
 
 if __name__ == "__main__":

@@ -106,6 +106,7 @@ def compile_config(
     parameters: Mapping[str, Any],
     orbs: OrbSource,
     file: str = ".circleci/config.yml",
+    check_schema: bool = True,
 ) -> CompiledConfig:
     """Compile a config for one trigger.
 
@@ -115,6 +116,8 @@ def compile_config(
         parameters: the trigger's pipeline parameters.
         orbs: where registry orbs come from.
         file: the config's path, used in problems.
+        check_schema: also check the source against CircleCI's JSON schema (warnings only; the
+            slowest part of compiling, so callers that only need the plan may turn it off).
 
     Raises:
         ConfigInvalid: with every problem found.
@@ -151,7 +154,9 @@ def compile_config(
         parameters=bound,
         processed_yaml=_processed(planner, plans, loader.resolved, source, setup),
         warnings=tuple(
-            validate.schema_warnings(doc) + planner.warnings + _unused_jobs(data, doc, planner.used_refs)
+            (validate.schema_warnings(doc) if check_schema else [])
+            + planner.warnings
+            + _unused_jobs(data, doc, planner.used_refs)
         ),
     )
 
