@@ -13,7 +13,10 @@ from fastapi import FastAPI
 from circlet.api.deps import ServerConfig
 from circlet.api.errors import install_error_handlers
 from circlet.api.loops import run_reaper
+from circlet.api.routes import contexts as context_routes
+from circlet.api.routes import envvars as envvar_routes
 from circlet.api.routes import jobs, legacy, me, pipelines, projects, runner, workflows
+from circlet.engine import secrets
 from circlet.settings import Settings
 from circlet.store.db import Store
 from circlet.store.logs import LogStore
@@ -59,8 +62,13 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.state.store = store
     app.state.config = config
     app.state.logs = LogStore(settings.data_dir / "logs")
+    secrets.bind_box(
+        store.engine.sync_engine, secrets.SecretBox(secrets.load_key(settings.secret_key, settings.data_dir))
+    )
     install_error_handlers(app)
     for module in (me, projects, pipelines, workflows, jobs):
+        app.include_router(module.router, prefix=V2)
+    for module in (envvar_routes, context_routes):  # settings, secrets and workflow control
         app.include_router(module.router, prefix=V2)
     app.include_router(legacy.router)
     app.include_router(runner.router)

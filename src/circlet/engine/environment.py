@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from circlet.engine.contexts import context_values
+from circlet.engine.envvars import project_values
 from circlet.model.accounts import Project
 from circlet.model.pipelines import Job, Pipeline, Task
 from circlet.protocol import StepSpec, TaskAssignment
@@ -69,9 +71,9 @@ async def assignment_for(
 
 
 async def secrets_for(tx: AsyncSession, job: Job, project: Project) -> dict[str, str]:
-    """Project and context environment variables for a job (empty until they are configured)."""
-    del tx, job, project
-    return {}
+    """Project environment variables, then those of the contexts the job names (contexts win, as on
+    CircleCI). Whether the job may use its contexts was checked when it was queued."""
+    return {**await project_values(tx, project.id), **await context_values(tx, job, project)}
 
 
 def builtin_environment(

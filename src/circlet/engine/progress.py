@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from circlet.engine import events
+from circlet.engine import contexts, events
 from circlet.engine.transitions import JobState, fold_tasks, sources_of, unblocked, workflow_status
 from circlet.errors import InvalidTransition
 from circlet.model.pipelines import Job
@@ -17,26 +17,40 @@ from circlet.store.notify import notify_queue
 from circlet.store.workflows import FINAL_WORKFLOW_STATUSES
 
 
-async def queue_job(tx: AsyncSession, job: Job) -> None:
-    """Create the job's tasks (one per parallel node) and wake runners of its class."""
+async def queue_job(tx: AsyncSession, job: Job) -> bool:
+    """Create the job's tasks (one per parallel node) and wake runners of its class.
+
+    A job naming a context it may not use is not queued: it becomes ``unauthorized`` (returns False).
+    """
+    reason = await contexts.refusal(tx, job)
+    if reason is not None:
+        await job_store.set_job_status(
+            tx, job.id, expected=[JobStatus.QUEUED], new=JobStatus.UNAUTHORIZED, message=reason
+        )
+        await events.job_finished(tx, await job_store.get_job(tx, job.id))
+        return False
     await task_store.create_tasks(
         tx, job.id, count=max(1, job.parallelism), resource_class=job.resource_class
     )
     await notify_queue(tx, job.resource_class)
+    return True
 
 
 async def advance_workflow(tx: AsyncSession, workflow_id: str) -> WorkflowStatus:
     """Unblock what can run, then recompute and store the workflow's status."""
-    jobs = await job_store.list_workflow_jobs(tx, workflow_id)
-    states = [JobState(j.name, j.type, j.status, j.requires, j.requires_statuses) for j in jobs]
-    by_name = {j.name: j for j in jobs}
-    for name, new in unblocked(states).items():
-        job = by_name[name]
-        await job_store.set_job_status(tx, job.id, expected=[JobStatus.BLOCKED], new=new)
-        if new is JobStatus.QUEUED:
-            await queue_job(tx, job)
-        elif new.is_final:
-            await events.job_finished(tx, await job_store.get_job(tx, job.id))
+    settled_more = True
+    while settled_more:  # a job refused at queueing is final at once: its dependents settle next round
+        settled_more = False
+        jobs = await job_store.list_workflow_jobs(tx, workflow_id)
+        states = [JobState(j.name, j.type, j.status, j.requires, j.requires_statuses) for j in jobs]
+        by_name = {j.name: j for j in jobs}
+        for name, new in unblocked(states).items():
+            job = by_name[name]
+            await job_store.set_job_status(tx, job.id, expected=[JobStatus.BLOCKED], new=new)
+            if new is JobStatus.QUEUED:
+                settled_more |= not await queue_job(tx, job)
+            elif new.is_final:
+                await events.job_finished(tx, await job_store.get_job(tx, job.id))
     jobs = await job_store.list_workflow_jobs(tx, workflow_id)
     return await _store_workflow_status(tx, workflow_id, [j.status for j in jobs])
 
