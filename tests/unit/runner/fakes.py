@@ -64,6 +64,7 @@ class FakeServer:
         self.tasks: dict[str, TaskRecord] = {}
         self.calls: list[tuple[str, str]] = []
         self.claims = 0
+        self.fail_after_output = 0  # answer 503 to this many output uploads after storing them
 
     @property
     def transport(self) -> httpx.MockTransport:
@@ -115,7 +116,11 @@ class FakeServer:
         elif match["kind"] == "finish":
             step.finish = json.loads(request.content)
         else:
-            return self._output(step, int(request.url.params["offset"]), request.content)
+            response = self._output(step, int(request.url.params["offset"]), request.content)
+            if self.fail_after_output > 0:
+                self.fail_after_output -= 1
+                return httpx.Response(503, json={"message": "try again"})
+            return response
         return httpx.Response(200, json={})
 
     def _output(self, step: StepRecord, offset: int, data: bytes) -> httpx.Response:

@@ -8,7 +8,7 @@ import pytest
 
 from circlet.runner import executor
 from tests.unit.runner.conftest import RunTasks
-from tests.unit.runner.fakes import assert_dead, make_assignment, run_step, task_dirs
+from tests.unit.runner.fakes import FakeServer, assert_dead, make_assignment, run_step, task_dirs
 
 
 async def test_successful_steps_report_start_output_finish(run_tasks: RunTasks) -> None:
@@ -163,6 +163,14 @@ async def test_read_only_files_are_removed_too(run_tasks: RunTasks, work_dir: Pa
     )
     assert task.status == "success"
     assert task_dirs(work_dir) == []
+
+
+async def test_retried_uploads_do_not_duplicate_output(run_tasks: RunTasks, server: FakeServer) -> None:
+    server.fail_after_output = 2
+    [task] = await run_tasks(make_assignment(run_step("echo one; sleep 0.3; echo two")))
+    assert task.status == "success"
+    assert task.step(0).text == "one\ntwo\n"
+    assert len(task.step(0).uploads) == 4
 
 
 async def test_large_output_is_streamed_in_bounded_chunks(run_tasks: RunTasks) -> None:
