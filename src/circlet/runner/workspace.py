@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shlex
 import shutil
 import stat
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,24 +18,14 @@ DEFAULT_WORKING_DIRECTORY = "~/project"
 HOST_PASSTHROUGH = ("LANG", "TZ")  #: copied from the runner's environment when set
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
-_AGENT_SCRIPT = """#!/bin/sh
-# circleci-agent for circlet runner jobs: only "step halt" is provided.
-if [ "$1" = "step" ] && [ "$2" = "halt" ]; then
-  : > {marker}
-  echo "Halting the job: remaining steps will not run."
-  exit 0
-fi
-echo "circleci-agent $*: not supported by this runner" >&2
-exit 1
-"""
+#: ``circleci`` and ``circleci-agent`` in a job: the runner's own interpreter, isolated (-I).
+_TOOL_SCRIPT = """#!{python} -I
+import sys
+from pathlib import Path
 
-_CIRCLECI_SCRIPT = """#!/bin/sh
-# circleci for circlet runner jobs: proxies "step" to circleci-agent.
-if [ "$1" = "step" ]; then
-  exec {agent} "$@"
-fi
-echo "circleci $*: not supported by this runner" >&2
-exit 1
+from circlet.runner.jobtools import main
+
+sys.exit(main(sys.argv[1:], halt_marker=Path({marker!r})))
 """
 
 
@@ -76,9 +66,9 @@ class TaskDirs:
         for path in (dirs.home, dirs.tools, dirs.scripts):
             path.mkdir(parents=True, exist_ok=True)
         dirs.bash_env.touch()
-        agent = dirs.tools / "circleci-agent"
-        _write_script(agent, _AGENT_SCRIPT.format(marker=shlex.quote(str(dirs.halt_marker))))
-        _write_script(dirs.tools / "circleci", _CIRCLECI_SCRIPT.format(agent=shlex.quote(str(agent))))
+        tool = _TOOL_SCRIPT.format(python=sys.executable, marker=str(dirs.halt_marker))
+        for name in ("circleci", "circleci-agent"):
+            _write_script(dirs.tools / name, tool)
         return dirs
 
     def remove(self) -> None:
