@@ -15,6 +15,7 @@ from pathlib import Path
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_SHELL = "/bin/bash"
 DEFAULT_WORKING_DIRECTORY = "~/project"
+IMAGE_HOME = "/home/circleci"  #: HOME in CircleCI's convenience images
 HOST_PASSTHROUGH = ("LANG", "TZ")  #: copied from the runner's environment when set
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -80,9 +81,14 @@ class TaskDirs:
         return self.halt_marker.exists()
 
     def resolve(self, path: str, base: Path) -> Path:
-        """A job path: ``~`` is the job's home, relative paths are under ``base``."""
-        if path == "~" or path.startswith("~/"):
-            return self.home / path[2:]
+        """A job path: ``~`` is the job's home, relative paths are under ``base``.
+
+        CircleCI images run as ``circleci`` with HOME ``/home/circleci``, so configs often spell
+        ``~/project`` as ``/home/circleci/project``; that prefix also means the job's home.
+        """
+        for home in ("~", IMAGE_HOME):
+            if path == home or path.startswith(home + "/"):
+                return self.home / path[len(home) + 1 :]
         return base / path
 
 

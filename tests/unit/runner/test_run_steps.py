@@ -109,6 +109,17 @@ async def test_job_working_directory_relative_to_home(run_tasks: RunTasks, work_
     assert task.step(0).text.startswith(str(work_dir.absolute()))
 
 
+async def test_circleci_image_home_means_the_job_home(run_tasks: RunTasks) -> None:
+    [task] = await run_tasks(
+        make_assignment(
+            run_step('[ "$(pwd)" = "$HOME/repo" ] && mkdir sub'),
+            run_step('[ "$(pwd)" = "$HOME/repo/sub" ]', working_directory="/home/circleci/repo/sub"),
+            working_directory="/home/circleci/repo",
+        )
+    )
+    assert task.status == "success"
+
+
 async def test_child_environment_is_isolated(run_tasks: RunTasks, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CIRCLET_RUNNER_TOKEN", "super-secret-runner-token")
     monkeypatch.setenv("CIRCLET_DATABASE_URL", "postgresql://x")
