@@ -1,0 +1,112 @@
+"""Reads behind the web UI's pages: who a session belongs to, project cards, pipeline rows."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circlet import vcs
+from circlet.engine.pipelines import CONFIG_PATH
+from circlet.errors import NotFound, VcsError
+from circlet.model.accounts import Org, Project, User
+from circlet.model.pipelines import Pipeline, Workflow
+from circlet.model.statuses import PipelineState, WorkflowStatus
+from circlet.store import accounts as account_store
+from circlet.store import pipelines as pipeline_store
+from circlet.store import projects as project_store
+from circlet.store import workflows as workflow_store
+from circlet.store.pages import Page
+
+PIPELINES_PER_PAGE = 20
+
+#: When several workflows of one pipeline differ, the pipeline shows the first of these it has.
+_PRECEDENCE = (
+    WorkflowStatus.RUNNING,
+    WorkflowStatus.FAILING,
+    WorkflowStatus.ON_HOLD,
+    WorkflowStatus.ERROR,
+    WorkflowStatus.UNAUTHORIZED,
+    WorkflowStatus.FAILED,
+    WorkflowStatus.CANCELED,
+    WorkflowStatus.SUCCESS,
+    WorkflowStatus.NOT_RUN,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSummary:
+    """A pipeline with its workflows and the status and times a list shows for it."""
+
+    pipeline: Pipeline
+    workflows: list[Workflow]
+    status: str  #: a workflow status, or a pipeline state when it has no workflows
+    stopped_at: datetime | None  #: when the last workflow stopped; None while any runs
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectCard:
+    project: Project
+    latest: PipelineSummary | None
+
+
+async def user_for_token(tx: AsyncSession, token: str) -> User | None:
+    """The user a personal API token belongs to, or None when it is unknown or revoked."""
+    return await account_store.user_for_token(tx, token)
+
+
+def pipeline_status(pipeline: Pipeline, workflows: list[Workflow]) -> str:
+    """One status for a pipeline: its state when it has no workflows, else its most telling workflow's."""
+    if pipeline.state is PipelineState.ERRORED or not workflows:
+        return pipeline.state.value
+    present = {w.status for w in workflows}
+    return next((s.value for s in _PRECEDENCE if s in present), workflows[0].status.value)
+
+
+async def pipeline_summary(tx: AsyncSession, pipeline: Pipeline) -> PipelineSummary:
+    workflows = (await workflow_store.list_pipeline_workflows(tx, pipeline.id, page_size=100)).items
+    stops = [w.stopped_at for w in workflows]
+    stopped = max((s for s in stops if s), default=None) if stops and all(stops) else None
+    return PipelineSummary(pipeline, workflows, pipeline_status(pipeline, workflows), stopped)
+
+
+async def pipeline_rows(
+    tx: AsyncSession, project: Project, *, branch: str | None, page_token: str | None
+) -> Page[PipelineSummary]:
+    """A page of the project's pipelines, newest first, each with its workflows."""
+    page = await pipeline_store.list_pipelines(
+        tx, project_ids=[project.id], branch=branch, page_token=page_token, page_size=PIPELINES_PER_PAGE
+    )
+    return Page([await pipeline_summary(tx, p) for p in page.items], page.next_page_token)
+
+
+async def project_cards(tx: AsyncSession, user: User) -> list[tuple[Org, list[ProjectCard]]]:
+    """The user's orgs, each with its projects and their latest pipeline."""
+    orgs = await account_store.list_user_orgs(tx, user.id)
+    projects = await project_store.list_projects(tx, {o.id for o in orgs})
+    cards: list[tuple[Org, list[ProjectCard]]] = []
+    for org in orgs:
+        mine = []
+        for project in (p for p in projects if p.org_id == org.id):
+            latest = await pipeline_store.list_pipelines(tx, project_ids=[project.id], page_size=1)
+            summary = await pipeline_summary(tx, latest.items[0]) if latest.items else None
+            mine.append(ProjectCard(project, summary))
+        cards.append((org, mine))
+    return cards
+
+
+async def config_at_ref(
+    project: Project, *, branch: str | None, tag: str | None, mirrors_dir: Path
+) -> str | None:
+    """The project's ``.circleci/config.yml`` at a branch or tag, or None when it cannot be read."""
+    try:
+        repo = await vcs.local_repo(project.repo_url, os.fspath(mirrors_dir / f"{project.id}.git"))
+        revision = await vcs.resolve_ref(
+            repo, branch=None if tag else (branch or project.default_branch), tag=tag, revision=None
+        )
+        return await vcs.read_file(repo, revision, CONFIG_PATH)
+    except (NotFound, VcsError):
+        return None

@@ -1,0 +1,139 @@
+"""A job with its steps; the steps' output, paged and followed live while the job runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from circlet.api.deps import LogsDep, TxDep
+from circlet.engine import Tx, access, legacy
+from circlet.engine.legacy import BuildDetails
+from circlet.errors import NotFound
+from circlet.model.accounts import Project, User
+from circlet.model.pipelines import Step
+from circlet.web import controls, output
+from circlet.web.auth import WebUser, csrf_token
+from circlet.web.errors import WebRoute
+from circlet.web.pages import page
+from circlet.web.state import web_state
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+JOB = "/pipelines/{vcs}/{org}/{repo}/{number:int}/workflows/{workflow_id}/jobs/{job_number:int}"
+JOB_PARTS = "/jobs/{vcs}/{org}/{repo}/{job_number:int}"
+
+
+async def _details(tx: Tx, user: User, slug: str, job_number: int) -> tuple[Project, BuildDetails]:
+    project, job = await access.job_by_number(tx, user, slug, job_number)
+    return project, await legacy.build_details(tx, project, job)
+
+
+def _node_steps(details: BuildDetails, node: int) -> list[Step]:
+    return [a for group in details.steps for a in group.actions if a.node_index == node]
+
+
+@router.get(JOB)
+async def job_detail(
+    request: Request,
+    vcs: str,
+    org: str,
+    repo: str,
+    number: int,
+    workflow_id: str,
+    job_number: int,
+    tx: TxDep,
+    user: WebUser,
+    node: int = 0,
+) -> Response:
+    project, details = await _details(tx, user, f"{vcs}/{org}/{repo}", job_number)
+    if details.workflow.id != workflow_id or details.pipeline.number != number:
+        raise NotFound("Job not found.")
+    return page(
+        request,
+        "job.html",
+        project=project,
+        details=details,
+        job=details.job,
+        node=node,
+        steps=_node_steps(details, node),
+        parts=f"/jobs/{project.slug}/{job_number}",
+        actions=controls.available(),
+        title=f"{details.job.name} · {project.name} #{number}",
+    )
+
+
+@router.get(JOB_PARTS + "/progress")
+async def job_progress(
+    request: Request, vcs: str, org: str, repo: str, job_number: int, tx: TxDep, user: WebUser, node: int = 0
+) -> Response:
+    """The job's header and step summaries as HTML pieces, for the page to refresh while it runs."""
+    project, details = await _details(tx, user, f"{vcs}/{org}/{repo}", job_number)
+    env = web_state(request).renderer.env
+    common = {"project": project, "parts": f"/jobs/{project.slug}/{job_number}", "now": datetime.now(UTC)}
+    head = env.get_template("_job_head.html").render(
+        job=details.job, actions=controls.available(), csrf_token=csrf_token(request), **common
+    )
+    return JSONResponse(
+        {
+            "status": details.job.status.value,
+            "active": not details.job.status.is_final,
+            "head": head,
+            "steps": [
+                {
+                    "key": f"{s.node_index}-{s.step_index}",
+                    "status": s.status.value,
+                    "size": s.output_bytes,
+                    "summary": env.get_template("_step_summary.html").render(step=s, **common),
+                    "html": env.get_template("_step.html").render(s=s, **common),
+                }
+                for s in _node_steps(details, node)
+            ],
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get(JOB_PARTS + "/output/{node_index:int}/{step_index:int}")
+async def step_output(
+    vcs: str,
+    org: str,
+    repo: str,
+    job_number: int,
+    node_index: int,
+    step_index: int,
+    tx: TxDep,
+    user: WebUser,
+    logs: LogsDep,
+    offset: int = 0,
+    before: int | None = None,
+    tail: bool = False,
+) -> Response:
+    """One page of a step's output as HTML (see ``output.read_page``)."""
+    _, job = await access.job_by_number(tx, user, f"{vcs}/{org}/{repo}", job_number)
+    step = await legacy.step_of(tx, job, node_index, step_index)
+    if step is None:
+        raise NotFound("Step not found.")
+    piece = await output.read_page(
+        logs, step, offset=offset, before=before, tail=tail, running=step.status.value == "running"
+    )
+    return JSONResponse(piece.as_json(), headers={"Cache-Control": "no-store"})
+
+
+@router.get(JOB_PARTS + "/output/{node_index:int}/{step_index:int}.txt")
+async def step_output_text(
+    vcs: str,
+    org: str,
+    repo: str,
+    job_number: int,
+    node_index: int,
+    step_index: int,
+    tx: TxDep,
+    user: WebUser,
+    logs: LogsDep,
+) -> Response:
+    """The whole output of a step as plain text (escape sequences kept), for download."""
+    _, job = await access.job_by_number(tx, user, f"{vcs}/{org}/{repo}", job_number)
+    data = await logs.read(job.id, node_index, step_index)
+    return PlainTextResponse(data.decode("utf-8", errors="replace"))
