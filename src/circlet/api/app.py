@@ -14,6 +14,7 @@ from circlet.api.deps import ServerConfig
 from circlet.api.errors import install_error_handlers
 from circlet.api.loops import run_reaper
 from circlet.api.routes import contexts as context_routes
+from circlet.api.routes import control as control_routes
 from circlet.api.routes import envvars as envvar_routes
 from circlet.api.routes import jobs, legacy, me, pipelines, projects, runner, workflows
 from circlet.engine import secrets
@@ -21,7 +22,6 @@ from circlet.settings import Settings
 from circlet.store.db import Store
 from circlet.store.logs import LogStore
 from circlet.store.notify import listen_postgres
-from circlet.web import mount_web
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,10 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (me, projects, pipelines, workflows, jobs):
         app.include_router(module.router, prefix=V2)
-    for module in (envvar_routes, context_routes):  # settings, secrets and workflow control
+    for module in (envvar_routes, context_routes, control_routes):  # settings, secrets and workflow control
         app.include_router(module.router, prefix=V2)
     app.include_router(legacy.router)
     app.include_router(runner.router)
-    mount_web(
-        app, data_dir=settings.data_dir, secret_key=settings.secret_key, public_url=settings.public_url()
-    )
     return app
 
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from circlet.insights import hooks as insights_hooks
 from circlet.model.pipelines import Job, Workflow
 
 
 async def job_finished(tx: AsyncSession, job: Job) -> None:
     """``job`` has just become final (success, failed, canceled, not_run, ...)."""
-    del tx, job
+    await insights_hooks.job_finished(tx, job)
 
 
 async def workflow_finished(tx: AsyncSession, workflow: Workflow) -> None:
     """``workflow`` has just become final."""
-    del tx, workflow
+    await insights_hooks.workflow_finished(tx, workflow)

@@ -28,7 +28,7 @@ def sources_of(to: JobStatus) -> frozenset[JobStatus]:
 
 
 _FAILURES = frozenset({J.FAILED, J.TIMEDOUT, J.INFRASTRUCTURE_FAIL})
-_ACTIVE = frozenset({J.BLOCKED, J.QUEUED, J.RUNNING})
+_RUNNABLE = frozenset({J.QUEUED, J.RUNNING})
 
 
 def fold_tasks(statuses: Collection[JobStatus]) -> JobStatus | None:
@@ -81,10 +81,12 @@ def unblocked(jobs: Sequence[JobState]) -> dict[str, JobStatus]:
 def workflow_status(statuses: Collection[JobStatus]) -> WorkflowStatus:
     """A workflow's status from its jobs' statuses, as CircleCI reports it."""
     failed = any(s in _FAILURES for s in statuses)
-    if any(s in _ACTIVE for s in statuses):
+    if any(s in _RUNNABLE for s in statuses):
         return WorkflowStatus.FAILING if failed else WorkflowStatus.RUNNING
-    if J.ON_HOLD in statuses:
+    if J.ON_HOLD in statuses:  # jobs still blocked now wait on the approval
         return WorkflowStatus.FAILING if failed else WorkflowStatus.ON_HOLD
+    if J.BLOCKED in statuses:
+        return WorkflowStatus.FAILING if failed else WorkflowStatus.RUNNING
     if J.UNAUTHORIZED in statuses:
         return WorkflowStatus.UNAUTHORIZED
     if J.CANCELED in statuses:

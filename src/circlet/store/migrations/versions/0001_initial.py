@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 16:14:27.232476
+Create Date: 2026-11-28 16:24:13.818458
 """
 
 from collections.abc import Sequence
@@ -182,6 +182,132 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_context_restrictions_context_id"), ["context_id"], unique=False)
 
     op.create_table(
+        "insights_branch_states",
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("workflow_name", sa.String(length=250), nullable=False),
+        sa.Column("branch", sa.String(length=250), nullable=False),
+        sa.Column("failing_since", circlet.store._types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("project_id", "workflow_name", "branch"),
+    )
+    op.create_table(
+        "insights_flaky_tests",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("test_key", sa.String(length=64), nullable=False),
+        sa.Column("workflow_name", sa.String(length=250), nullable=False),
+        sa.Column("job_name", sa.String(length=250), nullable=False),
+        sa.Column("classname", sa.Text(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("file", sa.Text(), nullable=True),
+        sa.Column("source", sa.Text(), nullable=True),
+        sa.Column("times_flaked", sa.Integer(), nullable=False),
+        sa.Column("time_wasted_s", sa.Float(), nullable=False),
+        sa.Column("last_flaked_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("workflow_id", sa.String(length=36), nullable=False),
+        sa.Column("workflow_created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("pipeline_number", sa.Integer(), nullable=False),
+        sa.Column("job_number", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("test_key"),
+    )
+    with op.batch_alter_table("insights_flaky_tests", schema=None) as batch_op:
+        batch_op.create_index("ix_insights_flaky_last", ["project_id", "last_flaked_at"], unique=False)
+
+    op.create_table(
+        "insights_job_days",
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("workflow_name", sa.String(length=250), nullable=False),
+        sa.Column("job_name", sa.String(length=250), nullable=False),
+        sa.Column("branch", sa.String(length=250), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("total_runs", sa.Integer(), nullable=False),
+        sa.Column("successful_runs", sa.Integer(), nullable=False),
+        sa.Column("failed_runs", sa.Integer(), nullable=False),
+        sa.Column("canceled_runs", sa.Integer(), nullable=False),
+        sa.Column("duration_total_s", sa.BigInteger(), nullable=False),
+        sa.Column("first_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("durations", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("project_id", "workflow_name", "job_name", "branch", "day"),
+    )
+    op.create_table(
+        "insights_job_runs",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("workflow_id", sa.String(length=36), nullable=False),
+        sa.Column("workflow_name", sa.String(length=250), nullable=False),
+        sa.Column("job_name", sa.String(length=250), nullable=False),
+        sa.Column("job_number", sa.Integer(), nullable=True),
+        sa.Column("branch", sa.String(length=250), nullable=False),
+        sa.Column("status", sa.String(length=30), nullable=False),
+        sa.Column("started_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("stopped_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("duration_s", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("insights_job_runs", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_insights_job_runs_branch",
+            ["project_id", "workflow_name", "branch", "started_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_insights_job_runs_name", ["project_id", "workflow_name", "started_at"], unique=False
+        )
+
+    op.create_table(
+        "insights_workflow_days",
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("workflow_name", sa.String(length=250), nullable=False),
+        sa.Column("branch", sa.String(length=250), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("total_runs", sa.Integer(), nullable=False),
+        sa.Column("successful_runs", sa.Integer(), nullable=False),
+        sa.Column("failed_runs", sa.Integer(), nullable=False),
+        sa.Column("canceled_runs", sa.Integer(), nullable=False),
+        sa.Column("duration_total_s", sa.BigInteger(), nullable=False),
+        sa.Column("recoveries", sa.Integer(), nullable=False),
+        sa.Column("recovery_total_s", sa.BigInteger(), nullable=False),
+        sa.Column("first_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("durations", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("project_id", "workflow_name", "branch", "day"),
+    )
+    op.create_table(
+        "insights_workflow_runs",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("workflow_name", sa.String(length=250), nullable=False),
+        sa.Column("branch", sa.String(length=250), nullable=False),
+        sa.Column("pipeline_number", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("stopped_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("duration_s", sa.Integer(), nullable=False),
+        sa.Column("recovery_s", sa.Integer(), nullable=True),
+        sa.Column("is_approval", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("insights_workflow_runs", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_insights_wf_runs_branch",
+            ["project_id", "workflow_name", "branch", "created_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_insights_wf_runs_name", ["project_id", "workflow_name", "created_at"], unique=False
+        )
+        batch_op.create_index("ix_insights_wf_runs_project", ["project_id", "created_at"], unique=False)
+
+    op.create_table(
         "pipelines",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("project_id", sa.String(length=36), nullable=False),
@@ -274,6 +400,35 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("schedules", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_schedules_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "test_results",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("job_id", sa.String(length=36), nullable=False),
+        sa.Column("job_number", sa.Integer(), nullable=True),
+        sa.Column("workflow_id", sa.String(length=36), nullable=False),
+        sa.Column("workflow_name", sa.String(length=250), nullable=False),
+        sa.Column("job_name", sa.String(length=250), nullable=False),
+        sa.Column("branch", sa.String(length=250), nullable=False),
+        sa.Column("revision", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("classname", sa.Text(), nullable=False),
+        sa.Column("file", sa.Text(), nullable=True),
+        sa.Column("result", sa.String(length=20), nullable=False),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("run_time", sa.Float(), nullable=False),
+        sa.Column("source", sa.Text(), nullable=True),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("test_results", schema=None) as batch_op:
+        batch_op.create_index("ix_test_results_job", ["job_id"], unique=False)
+        batch_op.create_index("ix_test_results_revision", ["project_id", "revision"], unique=False)
+        batch_op.create_index("ix_test_results_workflow", ["workflow_id"], unique=False)
 
     op.create_table(
         "webhooks",
@@ -485,6 +640,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_webhooks_scope_id"))
 
     op.drop_table("webhooks")
+    with op.batch_alter_table("test_results", schema=None) as batch_op:
+        batch_op.drop_index("ix_test_results_workflow")
+        batch_op.drop_index("ix_test_results_revision")
+        batch_op.drop_index("ix_test_results_job")
+
+    op.drop_table("test_results")
     with op.batch_alter_table("schedules", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_schedules_project_id"))
 
@@ -496,6 +657,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_pipelines_actor_id"))
 
     op.drop_table("pipelines")
+    with op.batch_alter_table("insights_workflow_runs", schema=None) as batch_op:
+        batch_op.drop_index("ix_insights_wf_runs_project")
+        batch_op.drop_index("ix_insights_wf_runs_name")
+        batch_op.drop_index("ix_insights_wf_runs_branch")
+
+    op.drop_table("insights_workflow_runs")
+    op.drop_table("insights_workflow_days")
+    with op.batch_alter_table("insights_job_runs", schema=None) as batch_op:
+        batch_op.drop_index("ix_insights_job_runs_name")
+        batch_op.drop_index("ix_insights_job_runs_branch")
+
+    op.drop_table("insights_job_runs")
+    op.drop_table("insights_job_days")
+    with op.batch_alter_table("insights_flaky_tests", schema=None) as batch_op:
+        batch_op.drop_index("ix_insights_flaky_last")
+
+    op.drop_table("insights_flaky_tests")
+    op.drop_table("insights_branch_states")
     with op.batch_alter_table("context_restrictions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_context_restrictions_context_id"))
 
