@@ -16,6 +16,7 @@ from circlet.api.loops import run_reaper
 from circlet.api.routes import contexts as context_routes
 from circlet.api.routes import control as control_routes
 from circlet.api.routes import envvars as envvar_routes
+from circlet.api.routes import insights as insights_routes
 from circlet.api.routes import jobs, legacy, me, pipelines, projects, runner, workflows
 from circlet.engine import secrets
 from circlet.settings import Settings
@@ -71,6 +72,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         app.include_router(module.router, prefix=V2)
     for module in (envvar_routes, context_routes, control_routes):  # settings, secrets and workflow control
         app.include_router(module.router, prefix=V2)
+    app.include_router(insights_routes.router, prefix=V2)
     app.include_router(legacy.router)
     app.include_router(runner.router)
     return app

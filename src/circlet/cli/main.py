@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from circlet.cli.common import DataDir, in_transaction, make_settings
+from circlet.cli.dev import dev_app
 from circlet.cli.serve import serve
 from circlet.engine import Tx, accounts, orb_registry, projects
 
@@ -25,6 +26,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(project_app, name="project")
 app.add_typer(runner_token_app, name="runner-token")
+app.add_typer(dev_app, name="dev")
 app.command("serve")(serve)
 
 

@@ -1,0 +1,163 @@
+"""Reading a window: whole days from the rollups plus the partial edge days from the raw run rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circlet.insights.recording import ALL_BRANCHES, outcome_of
+from circlet.insights.tally import Tally
+from circlet.insights.windows import Window
+from circlet.store.tables_insights import JobDayRow, JobRunRow, WorkflowDayRow, WorkflowRunRow
+
+KeyOf = Callable[[Any], Hashable]
+
+
+def _table(row: type[Any]) -> Table:
+    table: Table = row.__table__
+    return table
+
+
+WF_DAYS, WF_RUNS = _table(WorkflowDayRow), _table(WorkflowRunRow)
+JOB_DAYS, JOB_RUNS = _table(JobDayRow), _table(JobRunRow)
+COUNTS = ("total_runs", "successful_runs", "failed_runs", "canceled_runs", "duration_total_s")
+
+
+def _branch_filter(query: Any, table: Table, branch: str | None, *, rollup: bool) -> Any:
+    """``branch=None`` means all branches: the ``*`` rollup rows, or every raw row."""
+    if branch is not None:
+        return query.where(table.c.branch == branch)
+    return query.where(table.c.branch == ALL_BRANCHES) if rollup else query
+
+
+async def workflow_tallies(
+    tx: AsyncSession,
+    project_ids: Sequence[str],
+    window: Window,
+    *,
+    branch: str | None,
+    key: Callable[[str, str, str], Hashable],
+    workflow_name: str | None = None,
+    per_branch: bool = False,
+    durations: bool = True,
+) -> dict[Hashable, Tally]:
+    """Tallies of workflow runs created in ``window``, grouped by ``key(project_id, name, branch)``.
+
+    ``per_branch`` reads every real branch's rows (not the ``*`` sums) so ``key`` may split by branch.
+    """
+    days, edges = window.split()
+    out: dict[Hashable, Tally] = {}
+    cols = [WF_DAYS.c.project_id, WF_DAYS.c.workflow_name, WF_DAYS.c.branch, WF_DAYS.c.first_at]
+    cols += [WF_DAYS.c.last_at, WF_DAYS.c.recoveries, WF_DAYS.c.recovery_total_s]
+    cols += [WF_DAYS.c[c] for c in COUNTS] + ([WF_DAYS.c.durations] if durations else [])
+    if len(days):
+        query = select(*cols).where(
+            WF_DAYS.c.project_id.in_(project_ids), WF_DAYS.c.day >= days.start, WF_DAYS.c.day < days.stop
+        )
+        if per_branch:
+            query = query.where(WF_DAYS.c.branch != ALL_BRANCHES)
+            if branch is not None:
+                query = query.where(WF_DAYS.c.branch == branch)
+        else:
+            query = _branch_filter(query, WF_DAYS, branch, rollup=True)
+        if workflow_name is not None:
+            query = query.where(WF_DAYS.c.workflow_name == workflow_name)
+        for row in (await tx.execute(query)).all():
+            tally = out.setdefault(key(row[0], row[1], row[2]), Tally())
+            tally.add_rollup(
+                tuple(row[7:12]), row[3], row[4], row[12] if durations else None, (row[5], row[6])
+            )
+    for start, end in edges:
+        query = select(
+            WF_RUNS.c.project_id,
+            WF_RUNS.c.workflow_name,
+            WF_RUNS.c.branch,
+            WF_RUNS.c.status,
+            WF_RUNS.c.created_at,
+            WF_RUNS.c.duration_s,
+            WF_RUNS.c.recovery_s,
+        ).where(
+            WF_RUNS.c.project_id.in_(project_ids), WF_RUNS.c.created_at >= start, WF_RUNS.c.created_at < end
+        )
+        query = _branch_filter(query, WF_RUNS, branch, rollup=False)
+        if workflow_name is not None:
+            query = query.where(WF_RUNS.c.workflow_name == workflow_name)
+        for project, name, run_branch, status, created, duration, recovery in (await tx.execute(query)).all():
+            outcome = outcome_of(status)
+            assert outcome is not None
+            tally = out.setdefault(key(project, name, run_branch), Tally())
+            tally.add_run(outcome, duration, created, created, recovery)
+    return out
+
+
+async def job_tallies(
+    tx: AsyncSession,
+    project_id: str,
+    workflow_name: str,
+    window: Window,
+    *,
+    branch: str | None,
+    job_name: str | None = None,
+) -> dict[str, Tally]:
+    """Tallies of a workflow's job runs started in ``window``, by job name."""
+    days, edges = window.split()
+    out: dict[str, Tally] = {}
+    if len(days):
+        query = select(
+            JOB_DAYS.c.job_name,
+            JOB_DAYS.c.first_at,
+            JOB_DAYS.c.last_at,
+            JOB_DAYS.c.durations,
+            *[JOB_DAYS.c[c] for c in COUNTS],
+        ).where(
+            JOB_DAYS.c.project_id == project_id,
+            JOB_DAYS.c.workflow_name == workflow_name,
+            JOB_DAYS.c.day >= days.start,
+            JOB_DAYS.c.day < days.stop,
+        )
+        query = _branch_filter(query, JOB_DAYS, branch, rollup=True)
+        if job_name is not None:
+            query = query.where(JOB_DAYS.c.job_name == job_name)
+        for row in (await tx.execute(query)).all():
+            out.setdefault(row[0], Tally()).add_rollup(tuple(row[4:9]), row[1], row[2], row[3])
+    for start, end in edges:
+        for run in await job_runs(
+            tx, project_id, workflow_name, start, end, branch=branch, job_name=job_name
+        ):
+            name, status, started, stopped, duration = run
+            outcome = outcome_of(status)
+            assert outcome is not None
+            out.setdefault(name, Tally()).add_run(outcome, duration, started, stopped, None)
+    return out
+
+
+async def job_runs(
+    tx: AsyncSession,
+    project_id: str,
+    workflow_name: str,
+    start: Any,
+    end: Any,
+    *,
+    branch: str | None,
+    job_name: str | None = None,
+) -> list[tuple[str, str, Any, Any, int]]:
+    """Raw job runs started in ``[start, end)``: (job name, status, started_at, stopped_at, duration_s)."""
+    query: Any = select(
+        JOB_RUNS.c.job_name,
+        JOB_RUNS.c.status,
+        JOB_RUNS.c.started_at,
+        JOB_RUNS.c.stopped_at,
+        JOB_RUNS.c.duration_s,
+    ).where(
+        JOB_RUNS.c.project_id == project_id,
+        JOB_RUNS.c.workflow_name == workflow_name,
+        JOB_RUNS.c.started_at >= start,
+        JOB_RUNS.c.started_at < end,
+    )
+    query = _branch_filter(query, JOB_RUNS, branch, rollup=False)
+    if job_name is not None:
+        query = query.where(JOB_RUNS.c.job_name == job_name)
+    return [tuple(r) for r in (await tx.execute(query)).all()]

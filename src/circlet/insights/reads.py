@@ -1,0 +1,233 @@
+"""Window metrics for workflows, jobs, a project's pages summary and an org summary."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circlet.insights.queries import WF_DAYS, job_tallies, workflow_tallies
+from circlet.insights.recording import ALL_BRANCHES
+from circlet.insights.tally import RunMetrics, Tally
+from circlet.insights.windows import Window, day_of
+
+BRANCH_HISTORY = timedelta(days=90)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NamedMetrics:
+    name: str
+    metrics: RunMetrics
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Compared:
+    """Metrics of a window beside those of the window before it (for trends)."""
+
+    name: str
+    branch: str | None
+    current: RunMetrics
+    previous: RunMetrics
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkflowSummary:
+    current: RunMetrics
+    previous: RunMetrics
+    workflow_names: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProjectSummary:
+    project: Compared
+    workflows: tuple[Compared, ...]
+    workflow_branches: tuple[Compared, ...]
+    all_branches: tuple[str, ...]
+    all_workflows: tuple[str, ...]
+
+
+def _by_name(_project: str, name: str, _branch: str) -> Hashable:
+    return name
+
+
+def _by_project(project: str, _name: str, _branch: str) -> Hashable:
+    return project
+
+
+def _by_name_branch(_project: str, name: str, branch: str) -> Hashable:
+    return (name, branch)
+
+
+def _whole(_project: str, _name: str, _branch: str) -> Hashable:
+    return ""
+
+
+async def workflow_metrics(
+    tx: AsyncSession, project_id: str, window: Window, *, branch: str | None
+) -> list[NamedMetrics]:
+    """Every workflow with runs in ``window``, sorted by name."""
+    tallies = await workflow_tallies(tx, [project_id], window, branch=branch, key=_by_name)
+    return [
+        NamedMetrics(name=str(n), metrics=tallies[n].metrics(window.days)) for n in sorted(tallies, key=str)
+    ]
+
+
+async def job_metrics(
+    tx: AsyncSession,
+    project_id: str,
+    workflow_name: str,
+    window: Window,
+    *,
+    branch: str | None,
+    job_name: str | None = None,
+) -> list[NamedMetrics]:
+    tallies = await job_tallies(tx, project_id, workflow_name, window, branch=branch, job_name=job_name)
+    return [NamedMetrics(name=n, metrics=tallies[n].metrics(window.days)) for n in sorted(tallies)]
+
+
+async def workflow_summary(
+    tx: AsyncSession, project_id: str, workflow_name: str, window: Window, *, branch: str | None
+) -> WorkflowSummary:
+    """One workflow's metrics in ``window`` and the window before, plus the project's workflow names."""
+    current = await workflow_tallies(
+        tx, [project_id], window, branch=branch, key=_whole, workflow_name=workflow_name
+    )
+    previous = await workflow_tallies(
+        tx, [project_id], window.previous(), branch=branch, key=_whole, workflow_name=workflow_name
+    )
+    names = await workflow_names(tx, project_id, window)
+    return WorkflowSummary(
+        current=current.get("", Tally()).metrics(window.days),
+        previous=previous.get("", Tally()).metrics(window.days),
+        workflow_names=tuple(names),
+    )
+
+
+async def workflow_names(tx: AsyncSession, project_id: str, window: Window) -> list[str]:
+    query = (
+        select(WF_DAYS.c.workflow_name)
+        .distinct()
+        .where(
+            WF_DAYS.c.project_id == project_id,
+            WF_DAYS.c.branch == ALL_BRANCHES,
+            WF_DAYS.c.day >= day_of(window.start),
+            WF_DAYS.c.day <= day_of(window.end),
+        )
+    )
+    return sorted((await tx.execute(query)).scalars().all())
+
+
+async def branch_names(
+    tx: AsyncSession, project_id: str, now: datetime, *, workflow_name: str | None = None
+) -> list[str]:
+    """Branches with workflow runs in the last 90 days (by UTC day), sorted."""
+    query = (
+        select(WF_DAYS.c.branch)
+        .distinct()
+        .where(
+            WF_DAYS.c.project_id == project_id,
+            WF_DAYS.c.branch != ALL_BRANCHES,
+            WF_DAYS.c.day >= day_of(now - BRANCH_HISTORY),
+        )
+    )
+    if workflow_name is not None:
+        query = query.where(WF_DAYS.c.workflow_name == workflow_name)
+    return sorted(b for b in (await tx.execute(query)).scalars().all() if b)
+
+
+async def project_summary(
+    tx: AsyncSession,
+    project_id: str,
+    window: Window,
+    *,
+    branches: Sequence[str] = (),
+    workflows: Sequence[str] = (),
+) -> ProjectSummary:
+    """The project overall, per workflow and per workflow and branch (all branches), with trends."""
+    days = window.days
+    cur = await workflow_tallies(tx, [project_id], window, branch=None, key=_by_name_branch, per_branch=True)
+    prev = await workflow_tallies(
+        tx, [project_id], window.previous(), branch=None, key=_by_name_branch, per_branch=True
+    )
+    cur_wf, prev_wf = _merge(cur, 0), _merge(prev, 0)
+    project = Compared(
+        name="",
+        branch=None,
+        current=_sum(cur_wf.values()).metrics(days),
+        previous=_sum(prev_wf.values()).metrics(days),
+    )
+    all_workflows = sorted(str(n) for n in cur_wf)
+    all_branches = sorted({str(k[1]) for k in cur if isinstance(k, tuple)})
+    per_workflow = tuple(
+        Compared(
+            name=name,
+            branch=None,
+            current=cur_wf[name].metrics(days),
+            previous=prev_wf.get(name, Tally()).metrics(days),
+        )
+        for name in all_workflows
+        if not workflows or name in workflows
+    )
+    per_branch = tuple(
+        Compared(
+            name=name,
+            branch=branch,
+            current=cur[(name, branch)].metrics(days),
+            previous=prev.get((name, branch), Tally()).metrics(days),
+        )
+        for name, branch in sorted(k for k in cur if isinstance(k, tuple))
+        if (not workflows or name in workflows) and (not branches or branch in branches)
+    )
+    return ProjectSummary(
+        project=project,
+        workflows=per_workflow,
+        workflow_branches=per_branch,
+        all_branches=tuple(all_branches),
+        all_workflows=tuple(all_workflows),
+    )
+
+
+def _merge(tallies: dict[Hashable, Tally], part: int) -> dict[Hashable, Tally]:
+    out: dict[Hashable, Tally] = {}
+    for key, tally in tallies.items():
+        assert isinstance(key, tuple)
+        out.setdefault(key[part], Tally()).absorb(tally)
+    return out
+
+
+def _sum(tallies: Iterable[Tally]) -> Tally:
+    total = Tally()
+    for tally in tallies:
+        total.absorb(tally)
+    return total
+
+
+async def org_summary(
+    tx: AsyncSession, project_ids: Sequence[str], window: Window
+) -> tuple[Compared, dict[str, Compared]]:
+    """The org overall and each project (by id), this window against the previous one."""
+    cur = await workflow_tallies(tx, project_ids, window, branch=None, key=_by_project, durations=False)
+    prev = await workflow_tallies(
+        tx, project_ids, window.previous(), branch=None, key=_by_project, durations=False
+    )
+    days = window.days
+    per_project = {
+        str(pid): Compared(
+            name=str(pid),
+            branch=None,
+            current=cur.get(pid, Tally()).metrics(days),
+            previous=prev.get(pid, Tally()).metrics(days),
+        )
+        for pid in project_ids
+        if pid in cur
+    }
+    org = Compared(
+        name="",
+        branch=None,
+        current=_sum(cur.values()).metrics(days),
+        previous=_sum(prev.values()).metrics(days),
+    )
+    return org, per_project

@@ -1,0 +1,102 @@
+"""Per-job metrics of a workflow in daily (rollup) or hourly (raw rows, 48 hours) buckets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circlet.insights.queries import COUNTS, JOB_DAYS, job_runs
+from circlet.insights.recording import ALL_BRANCHES, outcome_of
+from circlet.insights.tally import RunMetrics, Tally
+from circlet.insights.windows import DAY_S, EPOCH, day_of, midnight
+
+HOURLY_RETENTION = timedelta(hours=48)
+HOUR_S = 3_600  # seconds
+
+
+class Granularity(StrEnum):
+    DAILY = "daily"
+    HOURLY = "hourly"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TimeseriesPoint:
+    name: str  #: the job name
+    timestamp: datetime  #: the bucket's start
+    min_started_at: datetime
+    max_ended_at: datetime
+    metrics: RunMetrics
+
+
+async def job_timeseries(
+    tx: AsyncSession,
+    project_id: str,
+    workflow_name: str,
+    *,
+    branch: str | None,
+    granularity: Granularity,
+    start: datetime,
+    end: datetime,
+) -> list[TimeseriesPoint]:
+    """Buckets with at least one run, by job name then time. Daily buckets are whole UTC days that
+    overlap ``[start, end)``; hourly buckets are whole hours of job runs started in ``[start, end)``."""
+    tallies: dict[tuple[str, int], Tally] = {}
+    if granularity is Granularity.DAILY:
+        await _daily(tx, project_id, workflow_name, branch, start, end, tallies)
+        size_s = DAY_S
+    else:
+        for name, status, started, stopped, duration in await job_runs(
+            tx, project_id, workflow_name, start, end, branch=branch
+        ):
+            outcome = outcome_of(status)
+            assert outcome is not None
+            hour = int((started - EPOCH).total_seconds() // HOUR_S)
+            tallies.setdefault((name, hour), Tally()).add_run(outcome, duration, started, stopped, None)
+        size_s = HOUR_S
+    points = []
+    for key in sorted(tallies):
+        tally = tallies[key]
+        name, slot = key
+        assert tally.first_at is not None and tally.last_at is not None
+        points.append(
+            TimeseriesPoint(
+                name=name,
+                timestamp=EPOCH + timedelta(seconds=slot * size_s),
+                min_started_at=tally.first_at,
+                max_ended_at=tally.last_at,
+                metrics=tally.metrics(size_s / DAY_S),
+            )
+        )
+    return points
+
+
+async def _daily(
+    tx: AsyncSession,
+    project_id: str,
+    workflow_name: str,
+    branch: str | None,
+    start: datetime,
+    end: datetime,
+    tallies: dict[tuple[str, int], Tally],
+) -> None:
+    last_day = day_of(end) if end > midnight(day_of(end)) else day_of(end) - 1
+    query = select(
+        JOB_DAYS.c.job_name,
+        JOB_DAYS.c.day,
+        JOB_DAYS.c.first_at,
+        JOB_DAYS.c.last_at,
+        JOB_DAYS.c.durations,
+        *[JOB_DAYS.c[c] for c in COUNTS],
+    ).where(
+        JOB_DAYS.c.project_id == project_id,
+        JOB_DAYS.c.workflow_name == workflow_name,
+        JOB_DAYS.c.branch == (ALL_BRANCHES if branch is None else branch),
+        JOB_DAYS.c.day >= day_of(start),
+        JOB_DAYS.c.day <= last_day,
+    )
+    for row in (await tx.execute(query)).all():
+        tallies.setdefault((row[0], row[1]), Tally()).add_rollup(tuple(row[5:10]), row[2], row[3], row[4])
