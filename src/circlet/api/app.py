@@ -23,6 +23,7 @@ from circlet.settings import Settings
 from circlet.store.db import Store
 from circlet.store.logs import LogStore
 from circlet.store.notify import listen_postgres
+from circlet.web import mount_web
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(insights_routes.router, prefix=V2)
     app.include_router(legacy.router)
     app.include_router(runner.router)
+    mount_web(
+        app, data_dir=settings.data_dir, secret_key=settings.secret_key, public_url=settings.public_url()
+    )
     return app
 
 
