@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from circlet.engine.slugs import LONG_NAMES
+from circlet.errors import Problem
 from circlet.model.accounts import Org, Project, User
 from circlet.model.pipelines import Job, Pipeline, Task, Workflow
 from circlet.model.statuses import JobType
@@ -80,6 +82,16 @@ def pipeline_created_json(pipeline: Pipeline) -> dict[str, Any]:
         "state": pipeline.state.value,
         "number": pipeline.number,
         "created_at": iso(pipeline.created_at),
+    }
+
+
+def compiled_config_json(source: str, output: str, problems: Sequence[Problem]) -> dict[str, Any]:
+    """The body of ``compile-config-with-defaults``, as CircleCI answers it."""
+    return {
+        "valid": not problems,
+        "errors": [{"message": str(p)} for p in problems],
+        "output-yaml": output,
+        "source-yaml": source,
     }
 
 

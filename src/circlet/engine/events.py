@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from circlet.engine import continuation
 from circlet.insights import hooks as insights_hooks
 from circlet.model.pipelines import Job, Workflow
 
@@ -20,3 +21,4 @@ async def job_finished(tx: AsyncSession, job: Job) -> None:
 async def workflow_finished(tx: AsyncSession, workflow: Workflow) -> None:
     """``workflow`` has just become final."""
     await insights_hooks.workflow_finished(tx, workflow)
+    await continuation.setup_workflow_finished(tx, workflow)

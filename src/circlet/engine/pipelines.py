@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet import vcs
 from circlet.compiler import compile_config
+from circlet.engine import continuation
 from circlet.engine.orbs import StoreOrbSource
 from circlet.engine.progress import advance_workflow
 from circlet.engine.serialize import job_definition_to_json
@@ -128,8 +129,46 @@ async def compile_and_start(
         config_compiled=compiled.processed_yaml,
         parameters=dict(compiled.parameters),
         errors=[],
+        **({"setup_config": source} if compiled.setup else {}),
     )
-    await start_workflows(tx, pipeline, compiled, actor_id=pipeline.actor_id, setup=compiled.setup)
+    sealed_key = await continuation.issue_key(tx, pipeline) if compiled.setup else None
+    await start_workflows(
+        tx, pipeline, compiled, actor_id=pipeline.actor_id, setup=compiled.setup, continuation_key=sealed_key
+    )
+
+
+#: Pipeline values for a config compiled outside any pipeline (``compile-config-with-defaults``)
+PREVIEW_VALUES: dict[str, Any] = {
+    "pipeline.id": "00000000-0000-0000-0000-000000000000",
+    "pipeline.number": 1,
+    "pipeline.git.branch": "main",
+    "pipeline.git.branch.is_default": True,
+    "pipeline.trigger_source": "api",
+    "pipeline.event.name": "api",
+    "pipeline.trigger_parameters.circleci.trigger_type": "api",
+}
+
+
+async def compile_preview(
+    tx: AsyncSession, source: str, *, values: Mapping[str, Any], parameters: Mapping[str, Any]
+) -> CompiledConfig:
+    """Compile ``source`` outside any pipeline, with registry orbs, for editors and tools.
+
+    ``values`` (``pipeline.git.branch`` or ``git.branch``...) override :data:`PREVIEW_VALUES`.
+
+    Raises:
+        ConfigInvalid: with every problem found.
+    """
+    merged = {
+        **PREVIEW_VALUES,
+        **{k if k.startswith("pipeline.") else f"pipeline.{k}": v for k, v in values.items()},
+    }
+    orbs = StoreOrbSource(tx)
+    return await anyio.to_thread.run_sync(
+        lambda: compile_config(
+            source, values=merged, parameters=parameters, orbs=orbs, file=CONFIG_PATH, check_schema=False
+        )
+    )
 
 
 async def start_workflows(
@@ -139,12 +178,23 @@ async def start_workflows(
     *,
     actor_id: str | None,
     setup: bool = False,
+    continuation_key: str | None = None,
 ) -> list[WorkflowId]:
+    """Create the workflows the trigger runs. ``continuation_key`` (sealed) goes into each job of a setup
+    workflow, which hands it to the job's environment."""
     created = []
     for plan in compiled.workflows:
         if plan.runs and any(j.runs for j in plan.jobs):
             created.append(
-                await _create_workflow(tx, pipeline, compiled, plan, actor_id=actor_id, setup=setup)
+                await _create_workflow(
+                    tx,
+                    pipeline,
+                    compiled,
+                    plan,
+                    actor_id=actor_id,
+                    setup=setup,
+                    continuation_key=continuation_key,
+                )
             )
     return created
 
@@ -157,6 +207,7 @@ async def _create_workflow(
     *,
     actor_id: str | None,
     setup: bool,
+    continuation_key: str | None = None,
 ) -> WorkflowId:
     workflow_id = await workflow_store.create_workflow(
         tx,
@@ -188,7 +239,10 @@ async def _create_workflow(
             requires=job.requires,
             requires_statuses=job.requires_statuses,
             contexts=job.contexts,
-            definition=job_definition_to_json(definition) if definition else {},
+            definition={
+                **(job_definition_to_json(definition) if definition else {}),
+                **({continuation.DEFINITION_FIELD: continuation_key} if continuation_key else {}),
+            },
             resource_class=definition.executor.resource_class if definition else "",
             parallelism=definition.parallelism if definition else 1,
             created_at=now,

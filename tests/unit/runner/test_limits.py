@@ -162,10 +162,14 @@ async def test_idle_agent_stops_promptly(server: FakeServer, work_dir: Path) -> 
     assert server.claims >= 1
 
 
-async def test_concurrency_runs_tasks_in_parallel(run_tasks: RunTasks) -> None:
-    started = time.monotonic()
+async def test_concurrency_runs_tasks_in_parallel(run_tasks: RunTasks, tmp_path: Path) -> None:
+    # Each task waits until both are running: with one slot this would time out.
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    both = f"touch {marks}/$CIRCLE_BUILD_NUM; for i in $(seq 100); do [ $(ls {marks} | wc -l) -ge 2 ] && exit 0; sleep 0.05; done; exit 1"
     tasks = await run_tasks(
-        make_assignment(run_step("sleep 1")), make_assignment(run_step("sleep 1")), concurrency=2
+        make_assignment(run_step(both), environment={"CIRCLE_BUILD_NUM": "1"}),
+        make_assignment(run_step(both), environment={"CIRCLE_BUILD_NUM": "2"}),
+        concurrency=2,
     )
     assert [t.status for t in tasks] == ["success", "success"]
-    assert time.monotonic() - started < 1.9
