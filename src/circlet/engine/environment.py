@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from circlet.engine import continuation
+from circlet.engine.checkout_keys import checkout_environment
 from circlet.engine.contexts import context_values
 from circlet.engine.envvars import project_values
 from circlet.model.accounts import Project
@@ -35,7 +35,7 @@ async def assignment_for(
     pipeline = await pipeline_store.get_pipeline(tx, job.pipeline_id)
     project = await project_store.get_project(tx, job.project_id)
     definition = job.definition
-    secret_env = {**await secrets_for(tx, job, project), **continuation.job_environment(tx, job)}
+    secret_env = await secrets_for(tx, job, project)
     environment = {
         **builtin_environment(job, task, pipeline, project, base_url=base_url),
         **secret_env,
@@ -72,9 +72,14 @@ async def assignment_for(
 
 
 async def secrets_for(tx: AsyncSession, job: Job, project: Project) -> dict[str, str]:
-    """Project environment variables, then those of the contexts the job names (contexts win, as on
-    CircleCI). Whether the job may use its contexts was checked when it was queued."""
-    return {**await project_values(tx, project.id), **await context_values(tx, job, project)}
+    """The project's checkout key (SSH repositories), its environment variables, then those of the
+    contexts the job names (contexts win, as on CircleCI). The job's right to its contexts was checked
+    when it was queued."""
+    return {
+        **await checkout_environment(tx, project),
+        **await project_values(tx, project.id),
+        **await context_values(tx, job, project),
+    }
 
 
 def builtin_environment(
