@@ -67,6 +67,22 @@ async def test_checkout_clones_the_revision_on_its_branch(
     assert task.step(1).text == f"{head}\nmain\ntwo\n"
 
 
+async def test_checkout_key_is_written_privately_and_kept_for_later_git_calls(
+    run_tasks: RunTasks, repo: tuple[Path, str, str]
+) -> None:
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----"
+    [task] = await run_tasks(
+        make_assignment(
+            CHECKOUT,
+            run_step('k=$(git config core.sshCommand | sed "s/.* -i //"); stat -c %a "$k"; cat "$k"'),
+            checkout=checkout_of(repo, repo[2]),
+            environment={"CHECKOUT_KEY": key},
+        )
+    )
+    assert task.status == "success", task.step(0).text
+    assert task.step(1).text == f"600\n{key}\n"
+
+
 async def test_checkout_of_an_older_revision_into_a_path(
     run_tasks: RunTasks, repo: tuple[Path, str, str]
 ) -> None:

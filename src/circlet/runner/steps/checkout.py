@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import urllib.parse
 
@@ -10,18 +11,19 @@ from circlet.runner.executor import run_process
 from circlet.runner.steps.context import StepContext, StepOutcome, outcome_of
 from circlet.runner.workspace import with_tools_on_path
 
-GIT_ENV = {
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
-}
+SSH_COMMAND = "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new"
+CHECKOUT_KEY_VAR = "CHECKOUT_KEY"  #: the project's private checkout key, set by the server for SSH URLs
 
 
 async def run_checkout(ctx: StepContext) -> StepOutcome:
     checkout = ctx.assignment["checkout"]
     dest = ctx.dirs.resolve(ctx.spec.get("path") or ".", ctx.working_dir)
-    env = with_tools_on_path({**ctx.env, **GIT_ENV}, ctx.dirs)
+    ssh_command = _ssh_command(ctx)
+    git_env = {"GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": ssh_command}
+    env = with_tools_on_path({**ctx.env, **git_env}, ctx.dirs)
+    script = checkout_script(checkout, str(dest), ssh_command=ssh_command)
     result = await run_process(
-        ["/bin/bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", checkout_script(checkout, str(dest))],
+        ["/bin/bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
         cwd=ctx.working_dir,
         env={name: value for name, value in env.items() if name != "BASH_ENV"},
         sink=ctx.output.write,
@@ -32,11 +34,24 @@ async def run_checkout(ctx: StepContext) -> StepOutcome:
     return outcome_of(result)
 
 
-def checkout_script(checkout: CheckoutSpec, dest: str) -> str:
+def _ssh_command(ctx: StepContext) -> str:
+    """ssh for git; with the project's checkout key when the server sent one (SSH repositories)."""
+    key = ctx.env.get(CHECKOUT_KEY_VAR)
+    if not key:
+        return SSH_COMMAND
+    path = ctx.dirs.meta / "checkout_key"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(key if key.endswith("\n") else key + "\n")
+    return f"{SSH_COMMAND} -o IdentitiesOnly=yes -i {shlex.quote(str(path))}"
+
+
+def checkout_script(checkout: CheckoutSpec, dest: str, *, ssh_command: str = SSH_COMMAND) -> str:
     """A bash script that fetches into an existing clone, or clones into an empty ``dest``.
 
     ``git clone --no-checkout`` + ``git checkout`` writes the tree once; a revision the clone
-    did not bring (e.g. a pull request head) is fetched by id.
+    did not bring (e.g. a pull request head) is fetched by id. The clone keeps ``ssh_command``
+    so later steps can fetch or push with the same key.
     """
     url, rev = shlex.quote(checkout["repository_url"]), shlex.quote(checkout["revision"])
     banner = f"Checking out {checkout['revision']} from {_redact(checkout['repository_url'])}"
@@ -52,6 +67,7 @@ def checkout_script(checkout: CheckoutSpec, dest: str) -> str:
         f'  git clone -q --no-checkout {url} "$dest"',
         "fi",
         'cd "$dest"',
+        f"git config core.sshCommand {shlex.quote(ssh_command)}",
         f"git cat-file -e {rev}^{{commit}} 2>/dev/null || git fetch -q origin {rev}",
     ]
     branch = checkout.get("branch")
