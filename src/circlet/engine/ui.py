@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from circlet import vcs
 from circlet.engine.pipelines import CONFIG_PATH
 from circlet.errors import NotFound, VcsError
+from circlet.insights import runs as insight_runs
+from circlet.insights.runs import RecentRun
 from circlet.model.accounts import Org, Project, User
 from circlet.model.pipelines import Pipeline, Workflow
 from circlet.model.statuses import PipelineState, WorkflowStatus
@@ -110,3 +112,20 @@ async def config_at_ref(
         return await vcs.read_file(repo, revision, CONFIG_PATH)
     except (NotFound, VcsError):
         return None
+
+
+async def workflow_run_points(
+    tx: AsyncSession,
+    project: Project,
+    workflow_name: str,
+    *,
+    branch: str | None,
+    start: datetime,
+    end: datetime,
+    limit: int = 500,
+) -> list[RecentRun]:
+    """The workflow's finished runs in ``[start, end]`` (newest first, at most ``limit``) for a chart."""
+    page = await insight_runs.recent_workflow_runs(
+        tx, project.id, workflow_name, branch=branch, start=start, end=end, page_token=None, page_size=limit
+    )
+    return page.items

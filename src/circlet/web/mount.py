@@ -9,7 +9,17 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from circlet.web.render import STATIC_DIR, Renderer
-from circlet.web.routes import config, jobs, pipelines, projects, session, trigger, workflows
+from circlet.web.routes import (
+    actions,
+    config,
+    insights,
+    jobs,
+    pipelines,
+    projects,
+    session,
+    trigger,
+    workflows,
+)
 from circlet.web.sessions import SessionCodec, session_key
 from circlet.web.state import WebState
 
@@ -32,6 +42,6 @@ def mount_web(app: FastAPI, *, data_dir: Path, secret_key: str = "", public_url:
         mirrors_dir=data_dir / "mirrors",
         secure_cookies=public_url.startswith("https://"),
     )
-    for module in (session, projects, trigger, pipelines, config, workflows, jobs):
+    for module in (session, projects, trigger, pipelines, config, workflows, jobs, actions, insights):
         app.include_router(module.router)
     app.mount("/static", _Assets(directory=STATIC_DIR), name="static")

@@ -13,7 +13,7 @@ from circlet.engine.legacy import BuildDetails
 from circlet.errors import NotFound
 from circlet.model.accounts import Project, User
 from circlet.model.pipelines import Step
-from circlet.web import controls, output
+from circlet.web import output
 from circlet.web.auth import WebUser, csrf_token
 from circlet.web.errors import WebRoute
 from circlet.web.pages import page
@@ -59,7 +59,7 @@ async def job_detail(
         node=node,
         steps=_node_steps(details, node),
         parts=f"/jobs/{project.slug}/{job_number}",
-        actions=controls.available(),
+        job_url=request.url.path,
         title=f"{details.job.name} · {project.name} #{number}",
     )
 
@@ -72,8 +72,9 @@ async def job_progress(
     project, details = await _details(tx, user, f"{vcs}/{org}/{repo}", job_number)
     env = web_state(request).renderer.env
     common = {"project": project, "parts": f"/jobs/{project.slug}/{job_number}", "now": datetime.now(UTC)}
+    job_url = f"/pipelines/{project.slug}/{details.pipeline.number}/workflows/{details.workflow.id}/jobs/{job_number}"
     head = env.get_template("_job_head.html").render(
-        job=details.job, actions=controls.available(), csrf_token=csrf_token(request), **common
+        job=details.job, job_url=job_url, csrf_token=csrf_token(request), **common
     )
     return JSONResponse(
         {

@@ -16,7 +16,7 @@ from circlet.web.pages import page
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site paths: ``//evil.example`` or ``https://...`` fall back to the projects page."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
@@ -25,7 +25,7 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login")
 async def login_form(request: Request, next: str | None = None) -> Response:
-    return page(request, "login.html", next=_safe_next(next), error=None)
+    return page(request, "login.html", next=safe_next(next), error=None)
 
 
 @router.post("/login", dependencies=[CsrfChecked])
@@ -41,10 +41,10 @@ async def login(
             request,
             "login.html",
             status_code=401,
-            next=_safe_next(next),
+            next=safe_next(next),
             error="That token was not accepted. Create one with “circlet token create”.",
         )
-    response = redirect(request, _safe_next(next))
+    response = redirect(request, safe_next(next))
     start_session(request, response, token.strip())
     return response
 

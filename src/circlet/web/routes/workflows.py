@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from circlet.api.deps import TxDep
 from circlet.engine import access, reads
 from circlet.errors import NotFound
-from circlet.web import controls, graph
+from circlet.web import graph
 from circlet.web.auth import WebUser
 from circlet.web.errors import WebRoute
 from circlet.web.pages import is_htmx, page
@@ -43,7 +43,6 @@ async def workflow_detail(
         "jobs": jobs,
         "layout": graph.layout([(j.name, j.requires) for j in jobs]),
         "card": {"w": graph.CARD_W, "h": graph.CARD_H},
-        "actions": controls.available(),
         "title": f"{workflow.name} · {project.name} #{number}",
     }
     if part == "live" and is_htmx(request):
