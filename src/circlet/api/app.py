@@ -19,6 +19,7 @@ from circlet.api.routes import control as control_routes
 from circlet.api.routes import envvars as envvar_routes
 from circlet.api.routes import insights as insights_routes
 from circlet.api.routes import jobs, legacy, me, pipelines, projects, runner, workflows
+from circlet.api.routes import project_settings as project_settings_routes
 from circlet.engine import secrets
 from circlet.settings import Settings
 from circlet.store.db import Store
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         context_routes,
         control_routes,
         checkout_key_routes,
+        project_settings_routes,
     ):  # settings, secrets and workflow control
         app.include_router(module.router, prefix=V2)
     app.include_router(insights_routes.router, prefix=V2)
