@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from circlet.api import loops_hooks
 from circlet.api.deps import ServerConfig
 from circlet.api.errors import install_error_handlers
 from circlet.api.loops import run_reaper
@@ -20,6 +21,9 @@ from circlet.api.routes import envvars as envvar_routes
 from circlet.api.routes import insights as insights_routes
 from circlet.api.routes import jobs, legacy, me, pipelines, projects, runner, workflows
 from circlet.api.routes import project_settings as project_settings_routes
+from circlet.api.routes import push as push_routes
+from circlet.api.routes import schedules as schedule_routes
+from circlet.api.routes import webhooks as webhook_routes
 from circlet.engine import secrets
 from circlet.settings import Settings
 from circlet.store.db import Store
@@ -49,6 +53,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         await store.migrate()
         stop = asyncio.Event()
         loops = [asyncio.create_task(run_reaper(store, interval_s=settings.reaper_interval_s, stop=stop))]
+        loops += loops_hooks.start(
+            store, mirrors_dir=settings.data_dir / "mirrors", base_url=settings.public_url(), stop=stop
+        )
         if not store.is_sqlite:
             loops.append(asyncio.create_task(listen_postgres(_asyncpg_dsn(settings), store.waker, stop)))
         try:
@@ -82,6 +89,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     ):  # settings, secrets and workflow control
         app.include_router(module.router, prefix=V2)
     app.include_router(insights_routes.router, prefix=V2)
+    for module in (schedule_routes, webhook_routes):  # schedules and outbound webhooks
+        app.include_router(module.router, prefix=V2)
+    app.include_router(push_routes.router)
     app.include_router(legacy.router)
     app.include_router(runner.router)
     mount_web(

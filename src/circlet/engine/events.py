@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from circlet.engine import continuation
+from circlet.engine import continuation, webhooks
 from circlet.insights import hooks as insights_hooks
 from circlet.model.pipelines import Job, Workflow
 
@@ -16,9 +16,11 @@ from circlet.model.pipelines import Job, Workflow
 async def job_finished(tx: AsyncSession, job: Job) -> None:
     """``job`` has just become final (success, failed, canceled, not_run, ...)."""
     await insights_hooks.job_finished(tx, job)
+    await webhooks.job_completed(tx, job)
 
 
 async def workflow_finished(tx: AsyncSession, workflow: Workflow) -> None:
     """``workflow`` has just become final."""
     await insights_hooks.workflow_finished(tx, workflow)
+    await webhooks.workflow_completed(tx, workflow)
     await continuation.setup_workflow_finished(tx, workflow)

@@ -40,6 +40,8 @@ class Schedule:
     timetable: Timetable
     attribution_actor: AttributionActor
     actor_id: UserId | None  #: the user who last saved it (used when attribution is ``current``)
+    actor_login: str | None = None
+    actor_name: str | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)  #: includes ``branch`` or ``tag``
     created_at: datetime
     updated_at: datetime
@@ -58,7 +60,8 @@ class Webhook:
     name: str
     url: str
     verify_tls: bool
-    signing_secret: str  #: never leaves the server in clear
+    signing_secret_sealed: str  #: encrypted; opened only to sign a delivery
+    signing_secret_masked: str  #: what answers show
     events: tuple[WebhookEvent, ...]
     created_at: datetime
     updated_at: datetime

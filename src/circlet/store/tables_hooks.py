@@ -49,7 +49,8 @@ class WebhookRow(Base):
     name: Mapped[str] = mapped_column(String(250))
     url: Mapped[str] = mapped_column(Text)
     verify_tls: Mapped[bool] = mapped_column(Boolean, default=True)
-    signing_secret: Mapped[str] = mapped_column(Text)
+    signing_secret_sealed: Mapped[str] = mapped_column(Text)  #: encrypted with the server's key
+    signing_secret_masked: Mapped[str] = mapped_column(String(20))  #: ``xxxx`` + last four, for answers
     events: Mapped[list[str]] = mapped_column(JSONColumn, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -78,5 +79,5 @@ class PushSecretRow(Base):
 
     __tablename__ = "project_push_secrets"
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
-    secret: Mapped[str] = mapped_column(Text)
+    secret_sealed: Mapped[str] = mapped_column(Text)  #: encrypted with the server's key
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

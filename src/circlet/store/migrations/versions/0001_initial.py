@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 16:24:13.818458
+Create Date: 2026-11-28 16:28:51.474425
 """
 
 from collections.abc import Sequence
@@ -368,7 +368,7 @@ def upgrade() -> None:
     op.create_table(
         "project_push_secrets",
         sa.Column("project_id", sa.String(length=36), nullable=False),
-        sa.Column("secret", sa.Text(), nullable=False),
+        sa.Column("secret_sealed", sa.Text(), nullable=False),
         sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("project_id"),
@@ -438,7 +438,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=250), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("verify_tls", sa.Boolean(), nullable=False),
-        sa.Column("signing_secret", sa.Text(), nullable=False),
+        sa.Column("signing_secret_sealed", sa.Text(), nullable=False),
+        sa.Column("signing_secret_masked", sa.String(length=20), nullable=False),
         sa.Column(
             "events",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
