@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator  # type: ignore[import-untyped]
 
 from tests.conftest import MakeProject, MakeRepo, MakeUser
 from tests.contract import _registry, spec
@@ -97,7 +97,12 @@ async def test_settings_read_and_patch(
     second = await client.patch(url, headers=account.headers, json={"advanced": {"oss": True}})
     assert second.json()["advanced"]["autocancel_builds"] is True and second.json()["advanced"]["oss"] is True
 
-    for bad in ({"advanced": {"nope": True}}, {"advanced": {"oss": "maybe"}}, {"other": {}}):
+    invalid: list[dict[str, Any]] = [
+        {"advanced": {"nope": True}},
+        {"advanced": {"oss": "maybe"}},
+        {"other": {}},
+    ]
+    for bad in invalid:
         response = await client.patch(url, headers=account.headers, json=bad)
         assert response.status_code == 400, bad
     assert (await client.get(url, headers=stranger.headers)).status_code == 404
