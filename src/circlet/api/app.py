@@ -20,6 +20,7 @@ from circlet.api.routes import control as control_routes
 from circlet.api.routes import envvars as envvar_routes
 from circlet.api.routes import insights as insights_routes
 from circlet.api.routes import jobs, legacy, me, pipelines, projects, runner, workflows
+from circlet.api.routes import legacy_v1 as legacy_v1_routes
 from circlet.api.routes import project_settings as project_settings_routes
 from circlet.api.routes import push as push_routes
 from circlet.api.routes import schedules as schedule_routes
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         app.include_router(module.router, prefix=V2)
     app.include_router(push_routes.router)
     app.include_router(legacy.router)
+    app.include_router(legacy_v1_routes.router)  # the rest of the v1.1 subset
     app.include_router(runner.router)
     mount_web(
         app, data_dir=settings.data_dir, secret_key=settings.secret_key, public_url=settings.public_url()
