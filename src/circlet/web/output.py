@@ -58,19 +58,20 @@ async def read_page(
     before: int | None = None,
     tail: bool = False,
     running: bool,
+    page_bytes: int = PAGE_BYTES,
 ) -> OutputPage:
     """One page of output: from ``offset`` (a previous page's ``end``), the page that ends at
     ``before`` (scrolling back), or the last page (``tail``)."""
     size = logs.size(step.job_id, step.node_index, step.step_index)
     if before is not None:
         stop = max(0, min(before, size))
-        start = max(0, stop - PAGE_BYTES)
+        start = max(0, stop - page_bytes)
     elif tail:
         stop = size
-        start = max(0, size - PAGE_BYTES)
+        start = max(0, size - page_bytes)
     else:
         start = max(0, min(offset, size))
-        stop = min(size, start + PAGE_BYTES)
+        stop = min(size, start + page_bytes)
     data = await logs.read(step.job_id, step.node_index, step.step_index, offset=start, limit=stop - start)
     forward = before is None and not tail
     at_end = before is not None or (stop == size and not running)

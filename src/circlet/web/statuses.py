@@ -44,6 +44,9 @@ _BADGES: dict[str, Badge] = {
     "not_run": Badge("Not run", "skip", "off"),
 }
 
+#: Every status with a designed badge (others fall back to their own name).
+LABELLED = frozenset(_BADGES)
+
 #: Statuses that will still change; pages showing them keep refreshing.
 ACTIVE = frozenset(
     {"running", "queued", "blocked", "pending", "created", "setup-pending", "failing", "on_hold"}
