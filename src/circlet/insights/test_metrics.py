@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from circlet.model.tests import TestOutcome
 from circlet.store.tables_insights import FlakyTestRow, TestResultRow
 
 RECENT_RUNS = 10  #: CircleCI computes test metrics over the 10 most recent workflow runs
+#: ``test_runs`` and ``average_test_count`` cover the runs among them that reported test results.
 TOP = 10  #: tests listed in most_failed_tests and slowest_tests; the rest are counted in *_extra
 TESTS, FLAKY = _table(TestResultRow), _table(FlakyTestRow)
 
@@ -120,9 +122,10 @@ async def test_metrics(
             | {"total": sum(per_run[wid].values())},
         )
         for wid, number in recent
+        if per_run[wid]
     )
     return TestMetrics(
-        average_test_count=len(rows) // len(recent) if recent else 0,
+        average_test_count=math.floor(len(rows) / len(runs) + 0.5) if runs else 0,
         total_test_runs=len(rows),
         most_failed=tuple(failing[:TOP]),
         most_failed_extra=max(0, len(failing) - TOP),

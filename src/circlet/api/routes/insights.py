@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from circlet.api.deps import CurrentUser, TxDep
 from circlet.api.views import iso
 from circlet.engine import insights
-from circlet.insights.durations import DurationStats
+from circlet.insights.durations import DurationStats, whole_seconds
 from circlet.insights.reads import Compared
 from circlet.insights.runs import RecentRun
 from circlet.insights.tally import RunMetrics, trend
@@ -390,7 +390,7 @@ def _flaky_json(f: FlakyTest) -> dict[str, Any]:
         "workflow_created_at": iso(f.workflow_created_at),
         "pipeline_number": f.pipeline_number,
         "times_flaked": f.times_flaked,
-        "time_wasted": round(f.time_wasted_s, 3),
+        "time_wasted": whole_seconds(f.time_wasted_s),
     }
     return snake | {k.replace("_", "-"): v for k, v in snake.items() if "_" in k}
 
