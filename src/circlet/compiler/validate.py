@@ -7,24 +7,23 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft7Validator  # type: ignore[import-untyped,unused-ignore]
-from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped,unused-ignore]
-
 from circlet.compiler.loader import Document
+from circlet.compiler.schema_check import Check, SchemaCompiler, SchemaError
 from circlet.errors import Problem
 
 MAX_SCHEMA_WARNINGS = 20
 
 
 @lru_cache(maxsize=1)
-def _validator() -> Draft7Validator:
+def _check() -> Check:
     text = resources.files("circlet.compiler").joinpath("config.schema.json").read_text(encoding="utf-8")
-    return Draft7Validator(json.loads(text))
+    schema = json.loads(text)
+    return SchemaCompiler(schema).compile(schema)
 
 
-def _deepest(error: ValidationError) -> ValidationError:
+def _deepest(error: SchemaError) -> SchemaError:
     while error.context:
-        error = max(error.context, key=lambda e: len(e.absolute_path))
+        error = max(error.context, key=lambda e: len(e.path))
     return error
 
 
@@ -32,10 +31,9 @@ def schema_warnings(doc: Document) -> list[Problem]:
     """Schema violations of the source document as warnings (never errors)."""
     out: list[Problem] = []
     try:
-        errors = _validator().iter_errors(doc.data)
-        for error in errors:
+        for error in _check()(doc.data, ()):
             deepest = _deepest(error)
-            path: tuple[Any, ...] = tuple(deepest.absolute_path)
+            path: tuple[Any, ...] = deepest.path
             out.append(doc.problem(f"schema: {_short(deepest.message)}", path))
             if len(out) >= MAX_SCHEMA_WARNINGS:
                 break
