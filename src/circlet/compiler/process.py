@@ -13,8 +13,43 @@ except AttributeError:  # pragma: no cover - no libyaml
     _BaseDumper = yaml.SafeDumper
 
 
+_STR = "tag:yaml.org,2002:str"
+_SCALARS: dict[type, tuple[str, Any]] = {
+    bool: ("tag:yaml.org,2002:bool", lambda v: "true" if v else "false"),
+    int: ("tag:yaml.org,2002:int", str),
+    type(None): ("tag:yaml.org,2002:null", lambda _v: "null"),
+}
+
+
 class _Dumper(_BaseDumper):  # type: ignore[misc]
-    """Block style; multi-line strings as ``|`` literals."""
+    """Block style; multi-line strings as ``|`` literals.
+
+    Plain data (what the compiler produces) is turned into nodes by one direct recursion instead of
+    PyYAML's generic representer dispatch; the nodes, and so the text, are the same.
+    """
+
+    def represent_data(self, data: Any) -> Any:
+        kind = type(data)
+        if kind is str:
+            return yaml.ScalarNode(_STR, data, style="|" if "\n" in data else None)
+        scalar = _SCALARS.get(kind)
+        if scalar is not None:
+            return yaml.ScalarNode(scalar[0], scalar[1](data))
+        if kind is dict or kind is list:
+            seen = self.represented_objects.get(id(data))
+            if seen is not None:  # the same object twice: one node, so the emitter writes an alias
+                return seen
+            self.object_keeper.append(data)
+            if kind is dict:
+                node = yaml.MappingNode("tag:yaml.org,2002:map", [], flow_style=False)
+                self.represented_objects[id(data)] = node
+                node.value = [(self.represent_data(k), self.represent_data(v)) for k, v in data.items()]
+            else:
+                node = yaml.SequenceNode("tag:yaml.org,2002:seq", [], flow_style=False)
+                self.represented_objects[id(data)] = node
+                node.value = [self.represent_data(item) for item in data]
+            return node
+        return super().represent_data(data)
 
 
 def _represent_str(dumper: Any, value: str) -> Any:
