@@ -41,7 +41,7 @@ class _Dumper(_BaseDumper):  # type: ignore[misc]
                 return seen
             self.object_keeper.append(data)
             if kind is dict:
-                node = yaml.MappingNode("tag:yaml.org,2002:map", [], flow_style=False)
+                node: Any = yaml.MappingNode("tag:yaml.org,2002:map", [], flow_style=False)
                 self.represented_objects[id(data)] = node
                 node.value = [(self.represent_data(k), self.represent_data(v)) for k, v in data.items()]
             else:
