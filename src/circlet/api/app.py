@@ -20,15 +20,16 @@ from circlet.api.routes import control as control_routes
 from circlet.api.routes import envvars as envvar_routes
 from circlet.api.routes import insights as insights_routes
 from circlet.api.routes import jobs, legacy, me, pipelines, projects, runner, workflows
+from circlet.api.routes import live as live_routes
 from circlet.api.routes import legacy_v1 as legacy_v1_routes
 from circlet.api.routes import project_settings as project_settings_routes
 from circlet.api.routes import push as push_routes
 from circlet.api.routes import schedules as schedule_routes
 from circlet.api.routes import webhooks as webhook_routes
 from circlet.engine import secrets
+from circlet.engine.live import LiveLogs, OutputWatch
 from circlet.settings import Settings
 from circlet.store.db import Store
-from circlet.store.logs import LogStore
 from circlet.store.notify import listen_postgres
 from circlet.web import mount_web
 
@@ -74,7 +75,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     )
     app.state.store = store
     app.state.config = config
-    app.state.logs = LogStore(settings.data_dir / "logs")
+    app.state.output_watch = OutputWatch()  # live logs: readers woken by appends and step ends
+    app.state.logs = LiveLogs(settings.data_dir / "logs", app.state.output_watch)
     secrets.bind_box(
         store.engine.sync_engine, secrets.SecretBox(secrets.load_key(settings.secret_key, settings.data_dir))
     )
@@ -90,6 +92,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     ):  # settings, secrets and workflow control
         app.include_router(module.router, prefix=V2)
     app.include_router(insights_routes.router, prefix=V2)
+    app.include_router(live_routes.router, prefix=V2)  # live step output (SSE)
     for module in (schedule_routes, webhook_routes):  # schedules and outbound webhooks
         app.include_router(module.router, prefix=V2)
     app.include_router(push_routes.router)

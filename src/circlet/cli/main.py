@@ -13,6 +13,7 @@ import typer
 from circlet.cli.common import DataDir, in_transaction, make_settings
 from circlet.cli.dev import dev_app
 from circlet.cli.hooks import push_secret
+from circlet.cli.logs import logs
 from circlet.cli.serve import serve
 from circlet.engine import Tx, accounts, orb_registry, projects
 
@@ -29,6 +30,7 @@ app.add_typer(project_app, name="project")
 app.add_typer(runner_token_app, name="runner-token")
 app.add_typer(dev_app, name="dev")
 app.command("serve")(serve)
+app.command("logs")(logs)
 project_app.command("push-secret")(push_secret)
 
 

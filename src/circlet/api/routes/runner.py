@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from circlet.api.deps import ConfigDep, LogsDep, StoreDep, TxDep
-from circlet.engine import runs
+from circlet.api.routes.live import WatchDep
+from circlet.engine import live, runs
 from circlet.errors import Forbidden, Unauthorized
 from circlet.protocol import LEASE_HEADER, ClaimRequest, StepFinish, StepStart, TaskFinish
 
@@ -101,15 +102,23 @@ async def step_output(
 
 @router.post("/tasks/{task_id}/steps/{index}/finish")
 async def finish_step(
-    task_id: str, index: int, body: StepFinish, lease: LeaseDep, tx: TxDep, _runner: RunnerDep
+    task_id: str,
+    index: int,
+    body: StepFinish,
+    lease: LeaseDep,
+    tx: TxDep,
+    _runner: RunnerDep,
+    watch: WatchDep,
 ) -> dict[str, Any]:
     await runs.finish_step(tx, task_id, lease, index, body)
+    live.wake_after_commit(tx, watch, task_id)  # readers following the step see it end
     return {}
 
 
 @router.post("/tasks/{task_id}/finish")
 async def finish_task(
-    task_id: str, body: TaskFinish, lease: LeaseDep, tx: TxDep, _runner: RunnerDep
+    task_id: str, body: TaskFinish, lease: LeaseDep, tx: TxDep, _runner: RunnerDep, watch: WatchDep
 ) -> dict[str, Any]:
     await runs.finish_task(tx, task_id, lease, body["status"])
+    live.wake_after_commit(tx, watch, task_id)
     return {}
