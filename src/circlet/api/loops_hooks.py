@@ -25,6 +25,7 @@ from circlet.store.db import Store
 log = logging.getLogger(__name__)
 
 SCHEDULE_INTERVAL_S = 5.0  #: seconds between schedule passes
+HOUSEKEEPING_INTERVAL = timedelta(hours=1)  #: how often old claims and deliveries are pruned
 DELIVERY_INTERVAL_S = 1.0  #: seconds between outbox passes
 
 Clock = Callable[[], datetime]
@@ -38,8 +39,14 @@ class ScheduleFirer:
     mirrors_dir: Path
     grace_s: float = schedules.GRACE_S
     _handled: set[tuple[str, datetime]] = field(default_factory=set)
+    _pruned_at: datetime | None = None
 
     async def run_once(self, now: datetime) -> list[Pipeline]:
+        if self._pruned_at is None or now - self._pruned_at >= HOUSEKEEPING_INTERVAL:
+            async with self.store.transaction() as tx:
+                await schedules.prune_firings(tx, now=now)
+                await deliveries.prune(tx, now=now)
+            self._pruned_at = now
         async with self.store.transaction() as tx:
             every = await schedules.all_schedules(tx)
         fired = []

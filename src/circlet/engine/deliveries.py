@@ -33,6 +33,7 @@ BACKOFF_BASE_S = 10.0  #: seconds before the 2nd attempt; doubles each time
 BACKOFF_MAX_S = 3600.0
 BATCH_SIZE = 50
 USER_AGENT = "CircleCI-Webhook/1.0"
+DELIVERY_HISTORY = timedelta(days=7)  #: delivered and failed rows are kept this long
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -110,6 +111,11 @@ async def lease_due(
             )
         )
     return leased
+
+
+async def prune(tx: AsyncSession, *, now: datetime) -> int:
+    """Forget delivered and failed events older than ``DELIVERY_HISTORY``."""
+    return await webhook_store.prune_deliveries(tx, now - DELIVERY_HISTORY)
 
 
 async def send(client: httpx.AsyncClient, outgoing: Outgoing) -> Outcome:

@@ -34,6 +34,7 @@ from circlet.types import UserId
 log = logging.getLogger(__name__)
 
 GRACE_S = 300.0  #: seconds; a due time older than this is skipped, never replayed
+FIRING_HISTORY = timedelta(days=30)  #: claims kept this long (only the grace window needs them)
 #: The neutral actor of ``attribution-actor: system`` schedules (not a stored user).
 SYSTEM_ACTOR = User(id=UserId("5f9d4b1e-0000-4000-8000-5c4ed0000000"), login="system-actor", name="Scheduled")
 
@@ -227,6 +228,11 @@ async def _firing_actor(tx: AsyncSession, schedule: Schedule, project: Project) 
     if project.org_id not in await account_store.user_org_ids(tx, actor.id):
         raise BadRequest(f"{actor.login} is no longer a member of {project.org_slug}.")
     return actor
+
+
+async def prune_firings(tx: AsyncSession, *, now: datetime) -> int:
+    """Forget claims older than ``FIRING_HISTORY``."""
+    return await schedule_store.prune_firings(tx, now - FIRING_HISTORY)
 
 
 async def all_schedules(tx: AsyncSession) -> list[Schedule]:

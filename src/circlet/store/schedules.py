@@ -176,3 +176,9 @@ async def firings(tx: AsyncSession, schedule_id: str) -> list[tuple[datetime, st
         .order_by(ScheduleFiringRow.due_at)
     )
     return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def prune_firings(tx: AsyncSession, before: datetime) -> int:
+    """Delete claims of due times before ``before`` (long past any grace window)."""
+    result = await tx.execute(delete(ScheduleFiringRow).where(ScheduleFiringRow.due_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -212,3 +212,13 @@ async def list_deliveries(tx: AsyncSession, webhook_id: str) -> list[Delivery]:
         .order_by(WebhookDeliveryRow.created_at, WebhookDeliveryRow.id)
     )
     return [_delivery(r) for r in rows]
+
+
+async def prune_deliveries(tx: AsyncSession, before: datetime) -> int:
+    """Delete delivered and failed rows created before ``before``; pending rows are kept."""
+    result = await tx.execute(
+        delete(WebhookDeliveryRow).where(
+            WebhookDeliveryRow.status != DeliveryStatus.PENDING.value, WebhookDeliveryRow.created_at < before
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -278,3 +278,29 @@ async def test_two_servers_firing_at_once_create_one_pipeline(
     async with store.transaction() as tx:
         count = await tx.scalar(select(func.count()).select_from(PipelineRow))
     assert count == 3
+
+
+async def test_old_claims_are_pruned(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+    store: Store,
+    settings: Settings,
+) -> None:
+    from circlet.store import schedules as schedule_store
+
+    account = await make_user()
+    await make_project(make_repo(CONFIG))
+    created = await client.post(
+        f"{V2}/project/gh/acme/app/schedule", headers=account.headers, json=schedule_body()
+    )
+    schedule_id = created.json()["id"]
+    assert len(await ScheduleFirer(store=store, mirrors_dir=settings.data_dir / "m").run_once(at(2, 3))) == 1
+    async with store.transaction() as tx:
+        assert len(await schedule_store.firings(tx, schedule_id)) == 1
+    await ScheduleFirer(store=store, mirrors_dir=settings.data_dir / "m").run_once(
+        at(2, 3) + timedelta(days=31)
+    )
+    async with store.transaction() as tx:
+        assert await schedule_store.firings(tx, schedule_id) == []
