@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from circlet.compiler import interpolate
@@ -13,6 +14,7 @@ from circlet.errors import ConfigInvalid, Problem
 MAX_ORB_DEPTH = 10  #: orbs importing orbs
 MAX_ALIAS_HOPS = 10  #: ``commands: {c: other/c}`` chains
 KINDS = ("commands", "jobs", "executors")
+ORB_CACHE_SIZE = 64  #: parsed orb sources kept across compiles (keyed by their text)
 
 
 @dataclass(slots=True)
@@ -142,12 +144,19 @@ class OrbLoader:
 
     def _load(self, text: str, file: str, label: str, depth: int) -> Namespace | None:
         try:
-            orb_doc = load_document(text, file=file)
+            orb_doc = parse_orb(text, file)
         except ConfigInvalid as exc:
             self.problems.extend(exc.problems)
             return None
         data = interpolate.substitute(orb_doc.data, self.pipeline)
         return self.build(data, orb_doc, (), label, depth)
+
+
+@lru_cache(maxsize=ORB_CACHE_SIZE)
+def parse_orb(text: str, file: str) -> Document:
+    """An orb's parsed source. Cached: the same orb versions come back in compile after compile, and
+    the document is only read (``interpolate.substitute`` copies its data before anything else)."""
+    return load_document(text, file=file)
 
 
 def _relabel(namespace: Namespace, label: str) -> Namespace:
