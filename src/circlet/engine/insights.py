@@ -249,7 +249,7 @@ async def job_timeseries(
     start, end = date_range(start, end, now)
     if grain is Granularity.HOURLY:
         start = max(start, now - timeseries.HOURLY_RETENTION)
-    points = await timeseries.job_timeseries(
+    return await timeseries.job_timeseries(
         tx,
         project.id,
         workflow_name,
@@ -257,8 +257,5 @@ async def job_timeseries(
         granularity=grain,
         start=start,
         end=end,
+        page_token=page_token,
     )
-    return paginate(points, page_token, page_size=PAGE_SIZE_TIMESERIES)
-
-
-PAGE_SIZE_TIMESERIES = 100  #: points per page (a job's 90 days fit on one page)

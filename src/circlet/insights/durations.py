@@ -47,10 +47,16 @@ class DurationStats:
         return cls(0, None, None, None, None, None, 0, None)
 
 
-def stats(values: npt.NDArray[np.int64]) -> DurationStats:
-    count = int(values.size)
+SMALL = 512  #: below this many values plain Python beats numpy's per-call overhead
+
+
+def stats(values: npt.NDArray[np.int64] | list[int]) -> DurationStats:
+    count = len(values)
     if count == 0:
         return DurationStats.empty()
+    if count < SMALL:
+        return _small_stats(sorted(int(v) for v in values))
+    assert isinstance(values, np.ndarray)
     median_at, p95_at = rank_index(count, 50), rank_index(count, 95)
     picked = np.partition(values, [median_at, p95_at])
     total = int(values.sum())
@@ -77,3 +83,19 @@ def float_percentile(values: list[float], percent: int) -> float | None:
 def whole_seconds(seconds: float) -> int:
     """Durations are kept in whole seconds, rounded half up (CircleCI reports whole seconds)."""
     return max(0, math.floor(seconds + 0.5))
+
+
+def _small_stats(ordered: list[int]) -> DurationStats:
+    count, total = len(ordered), sum(ordered)
+    mean = total / count
+    variance = sum((v - mean) ** 2 for v in ordered) / count
+    return DurationStats(
+        count=count,
+        min=ordered[0],
+        max=ordered[-1],
+        mean=math.floor(mean + 0.5),
+        median=ordered[rank_index(count, 50)],
+        p95=ordered[rank_index(count, 95)],
+        total=total,
+        standard_deviation=math.sqrt(variance),
+    )

@@ -15,9 +15,9 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.errors import NotFound
@@ -110,7 +110,7 @@ async def write_history(tx: AsyncSession, project: Project, history: Sequence[Pa
                 test_runs.append((run, job.tests))
     for table, rows in ((PipelineRow, pipelines), (WorkflowRow, workflows), (JobRow, jobs)):
         for start in range(0, len(rows), CHUNK):
-            await tx.execute(insert(table), rows[start : start + CHUNK])
+            await tx.execute(insert(cast(Table, table.__table__)), rows[start : start + CHUNK])
     await record_job_runs(tx, job_runs)
     await record_workflow_runs(tx, workflow_runs)
     await record_test_runs(tx, test_runs)
@@ -167,6 +167,12 @@ def _job_row(
         "status": job.status.value,
         "created_at": past.created_at,
         "queued_at": past.created_at,
+        "requires": [],
+        "requires_statuses": {},
+        "contexts": [],
+        "definition": {},
+        "resource_class": "medium",
+        "parallelism": 1,
         "started_at": job.started_at,
         "stopped_at": job.stopped_at,
     }

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 
-from circlet.insights.durations import DTYPE, DurationStats, stats, unpack
+from circlet.insights.durations import DurationStats, stats, unpack
 from circlet.insights.recording import Outcome
 
 
@@ -106,7 +106,7 @@ class Tally:
     def metrics(self, days: float) -> RunMetrics:
         values = unpack(self.blobs)
         if self.raw_durations:
-            values = np.concatenate([values, np.asarray(self.raw_durations, dtype=DTYPE).astype(np.int64)])
+            values = np.concatenate([values, np.asarray(self.raw_durations, dtype=np.int64)])
         counted = self.total_runs - self.canceled_runs
         return RunMetrics(
             total_runs=self.total_runs,

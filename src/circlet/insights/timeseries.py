@@ -13,9 +13,11 @@ from circlet.insights.queries import COUNTS, JOB_DAYS, job_runs
 from circlet.insights.recording import ALL_BRANCHES, outcome_of
 from circlet.insights.tally import RunMetrics, Tally
 from circlet.insights.windows import DAY_S, EPOCH, day_of, midnight
+from circlet.store.pages import decode_token, encode_token
 
 HOURLY_RETENTION = timedelta(hours=48)
 HOUR_S = 3_600  # seconds
+PAGE_SIZE = 100  #: points per page (one job's 90 days fit on one page)
 
 
 class Granularity(StrEnum):
@@ -41,7 +43,9 @@ async def job_timeseries(
     granularity: Granularity,
     start: datetime,
     end: datetime,
-) -> list[TimeseriesPoint]:
+    page_token: str | None = None,
+    page_size: int = PAGE_SIZE,
+) -> tuple[list[TimeseriesPoint], str | None]:
     """Buckets with at least one run, by job name then time. Daily buckets are whole UTC days that
     overlap ``[start, end)``; hourly buckets are whole hours of job runs started in ``[start, end)``."""
     tallies: dict[tuple[str, int], Tally] = {}
@@ -57,8 +61,13 @@ async def job_timeseries(
             hour = int((started - EPOCH).total_seconds() // HOUR_S)
             tallies.setdefault((name, hour), Tally()).add_run(outcome, duration, started, stopped, None)
         size_s = HOUR_S
+    keys = sorted(tallies)
+    position = decode_token(page_token)
+    first = int(position[0]) if position and isinstance(position[0], int) else 0
+    page = keys[first : first + page_size]
+    next_token = encode_token([first + page_size]) if first + page_size < len(keys) else None
     points = []
-    for key in sorted(tallies):
+    for key in page:  # metrics only for the page asked for
         tally = tallies[key]
         name, slot = key
         assert tally.first_at is not None and tally.last_at is not None
@@ -71,7 +80,7 @@ async def job_timeseries(
                 metrics=tally.metrics(size_s / DAY_S),
             )
         )
-    return points
+    return points, next_token
 
 
 async def _daily(

@@ -102,10 +102,11 @@ class WorkflowDayRow(Base):
     """Per project, workflow, branch (``*`` = all) and UTC day: counts, sums and successful durations."""
 
     __tablename__ = "insights_workflow_days"
+    # key order (project, branch, day, workflow): a window read is one range scan of the key
     project_id: Mapped[str] = mapped_column(_project_fk(), primary_key=True)
-    workflow_name: Mapped[str] = mapped_column(NAME, primary_key=True)
     branch: Mapped[str] = mapped_column(NAME, primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workflow_name: Mapped[str] = mapped_column(NAME, primary_key=True)
     total_runs: Mapped[int] = mapped_column(Integer)
     successful_runs: Mapped[int] = mapped_column(Integer)
     failed_runs: Mapped[int] = mapped_column(Integer)
@@ -122,11 +123,12 @@ class JobDayRow(Base):
     """Per project, workflow, job, branch (``*`` = all) and UTC day."""
 
     __tablename__ = "insights_job_days"
+    # key order (project, workflow, branch, day, job): a window read is one range scan of the key
     project_id: Mapped[str] = mapped_column(_project_fk(), primary_key=True)
     workflow_name: Mapped[str] = mapped_column(NAME, primary_key=True)
-    job_name: Mapped[str] = mapped_column(NAME, primary_key=True)
     branch: Mapped[str] = mapped_column(NAME, primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_name: Mapped[str] = mapped_column(NAME, primary_key=True)
     total_runs: Mapped[int] = mapped_column(Integer)
     successful_runs: Mapped[int] = mapped_column(Integer)
     failed_runs: Mapped[int] = mapped_column(Integer)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 16:28:51.474425
+Create Date: 2026-11-28 16:43:17.271674
 """
 
 from collections.abc import Sequence
@@ -221,9 +221,9 @@ def upgrade() -> None:
         "insights_job_days",
         sa.Column("project_id", sa.String(length=36), nullable=False),
         sa.Column("workflow_name", sa.String(length=250), nullable=False),
-        sa.Column("job_name", sa.String(length=250), nullable=False),
         sa.Column("branch", sa.String(length=250), nullable=False),
         sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("job_name", sa.String(length=250), nullable=False),
         sa.Column("total_runs", sa.Integer(), nullable=False),
         sa.Column("successful_runs", sa.Integer(), nullable=False),
         sa.Column("failed_runs", sa.Integer(), nullable=False),
@@ -233,7 +233,7 @@ def upgrade() -> None:
         sa.Column("last_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("durations", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("project_id", "workflow_name", "job_name", "branch", "day"),
+        sa.PrimaryKeyConstraint("project_id", "workflow_name", "branch", "day", "job_name"),
     )
     op.create_table(
         "insights_job_runs",
@@ -264,9 +264,9 @@ def upgrade() -> None:
     op.create_table(
         "insights_workflow_days",
         sa.Column("project_id", sa.String(length=36), nullable=False),
-        sa.Column("workflow_name", sa.String(length=250), nullable=False),
         sa.Column("branch", sa.String(length=250), nullable=False),
         sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("workflow_name", sa.String(length=250), nullable=False),
         sa.Column("total_runs", sa.Integer(), nullable=False),
         sa.Column("successful_runs", sa.Integer(), nullable=False),
         sa.Column("failed_runs", sa.Integer(), nullable=False),
@@ -278,7 +278,7 @@ def upgrade() -> None:
         sa.Column("last_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("durations", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("project_id", "workflow_name", "branch", "day"),
+        sa.PrimaryKeyConstraint("project_id", "branch", "day", "workflow_name"),
     )
     op.create_table(
         "insights_workflow_runs",
