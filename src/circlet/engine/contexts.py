@@ -194,13 +194,17 @@ async def refusal(tx: AsyncSession, job: Job) -> str | None:
         context = await context_store.find_context(tx, project.org_id, name)
         if context is None:
             return f"Context {name!r} was not found in {project.org_slug}."
-        reason = _restricted(await context_store.list_restrictions(tx, context.id), project, pipeline)
+        reason = restriction_refusal(await context_store.list_restrictions(tx, context.id), project, pipeline)
         if reason:
             return f"Context {name!r} may not be used here: {reason}"
     return None
 
 
-def _restricted(restrictions: list[Restriction], project: Project, pipeline: Pipeline) -> str | None:
+def restriction_refusal(restrictions: list[Restriction], project: Project, pipeline: Pipeline) -> str | None:
+    """Why a context with these restrictions may not be used by ``project``'s ``pipeline`` (or None).
+
+    Project restrictions: the project must be one of them. Expression restrictions: each must be true.
+    """
     projects = [r for r in restrictions if r.type is RestrictionType.PROJECT]
     if projects and project.id not in {r.value for r in projects}:
         return f"it is restricted to other projects than {project.slug}."

@@ -219,7 +219,7 @@ async def test_cancel_during_claim_never_runs_a_canceled_job(
         token = await accounts.create_runner_token(tx, "*")
     runner_headers = {"Authorization": f"Bearer {token}"}
     outcomes = set()
-    for _ in range(6):
+    for _ in range(4):
         pipeline_id = await _trigger(client, account.headers)
         workflow = (await client.get(f"{V2}/pipeline/{pipeline_id}/workflow", headers=account.headers)).json()
         workflow_id = workflow["items"][0]["id"]
