@@ -14,6 +14,22 @@ A runner authenticates with ``Authorization: Bearer <runner token>`` and:
 6. ``POST /runner/v1/tasks/{task_id}/finish`` with :class:`TaskFinish`.
 
 Every task call carries ``X-Circlet-Lease: <lease_id>``; a stale lease answers ``409``.
+
+Storage calls (caches, workspaces, artifacts, test results), all under ``/runner/v1/tasks/{task_id}``.
+Request and response bodies are streamed; archives are tar files compressed as ``X-Circlet-Archive``
+says (:data:`ArchiveFormat`). Every call can be repeated safely:
+
+- ``GET /caches?key=K1&key=K2&format=F[&exact=true]`` -> :class:`CacheHit` or ``204``. Keys are
+  prefixes tried in order; the newest cache of the first key that matches wins. ``format`` lists the
+  archive formats the runner can read.
+- ``GET /caches/{cache_id}`` -> the archive.
+- ``PUT /caches?key=K`` (archive body) -> :class:`CacheSaved`; a key that exists is never replaced.
+- ``PUT /steps/{index}/workspace`` (archive body): the step's workspace layer (``{}``).
+- ``GET /workspace`` -> :class:`WorkspaceLayers`, the layers of the job's upstream jobs in the
+  order to unpack them; ``GET /workspace/{layer_id}`` -> the layer's archive.
+- ``PUT /steps/{index}/artifacts?path=P`` (the file's bytes): stores one artifact (``{}``).
+- ``PUT /steps/{index}/test-results`` (a tar+gzip archive of JUnit XML files) ->
+  :class:`TestResultsRecorded`; the server parses the files.
 """
 
 from __future__ import annotations
@@ -24,10 +40,12 @@ from typing_extensions import NotRequired, TypedDict
 
 PROTOCOL_VERSION = 1
 LEASE_HEADER = "X-Circlet-Lease"
+ARCHIVE_HEADER = "X-Circlet-Archive"  #: the archive format of a storage body
 
 StepWhen = Literal["on_success", "on_fail", "always"]
 TaskResult = Literal["success", "failed", "canceled", "timedout", "infrastructure_fail"]
 StepResult = Literal["success", "failed", "canceled", "timedout", "not_run"]
+ArchiveFormat = Literal["tar+gzip", "tar+zstd"]
 
 
 class StepSpec(TypedDict):
@@ -110,3 +128,33 @@ class StepFinish(TypedDict):
 class TaskFinish(TypedDict):
     status: TaskResult
     message: NotRequired[str]
+
+
+class CacheHit(TypedDict):
+    cache_id: str
+    key: str  #: the full key of the cache found
+    archive_format: ArchiveFormat
+    size_bytes: int
+
+
+class CacheSaved(TypedDict):
+    saved: bool  #: false when the key was already saved (the upload was not kept)
+    size_bytes: int
+
+
+class WorkspaceLayerInfo(TypedDict):
+    layer_id: str
+    job_name: str
+    node_index: int
+    archive_format: ArchiveFormat
+    size_bytes: int
+
+
+class WorkspaceLayers(TypedDict):
+    layers: list[WorkspaceLayerInfo]
+
+
+class TestResultsRecorded(TypedDict):
+    cases: int  #: test cases recorded
+    files: int  #: results files that parsed
+    problems: list[str]  #: files that could not be read, and why

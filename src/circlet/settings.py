@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     reaper_interval_s: float = 5.0
     max_job_runtime_s: float = 5 * 3600.0
     log_cap_bytes: int = 0  #: 0 means no cap on a step's stored output
+    cache_retention_days: float = 15.0  #: saved caches are restorable this long (CircleCI's default)
+    max_upload_bytes: int = 0  #: cap on one cache, workspace layer or artifact upload; 0 means none
     secret_key: str = ""  #: encrypts secrets at rest; a key file in the data dir when empty
 
     def resolved_database_url(self) -> str:

@@ -14,6 +14,7 @@ from circlet.api import loops_hooks
 from circlet.api.deps import ServerConfig
 from circlet.api.errors import install_error_handlers
 from circlet.api.loops import run_reaper
+from circlet.api.routes import artifacts as artifact_routes
 from circlet.api.routes import checkout_keys as checkout_key_routes
 from circlet.api.routes import contexts as context_routes
 from circlet.api.routes import control as control_routes
@@ -24,12 +25,14 @@ from circlet.api.routes import live as live_routes
 from circlet.api.routes import legacy_v1 as legacy_v1_routes
 from circlet.api.routes import project_settings as project_settings_routes
 from circlet.api.routes import push as push_routes
+from circlet.api.routes import runner_storage as storage_routes
 from circlet.api.routes import schedules as schedule_routes
 from circlet.api.routes import webhooks as webhook_routes
 from circlet.engine import secrets
 from circlet.engine.live import LiveLogs, OutputWatch
 from circlet.settings import Settings
 from circlet.store.db import Store
+from circlet.store.files import FileStore
 from circlet.store.notify import listen_postgres
 from circlet.web import mount_web
 
@@ -48,6 +51,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         runner_heartbeat_interval_s=settings.runner_heartbeat_interval_s,
         max_job_runtime_s=settings.max_job_runtime_s,
         log_cap_bytes=settings.log_cap_bytes,
+        cache_retention_s=settings.cache_retention_days * 86400.0,
+        max_upload_bytes=settings.max_upload_bytes,
     )
 
     @asynccontextmanager
@@ -75,6 +80,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     )
     app.state.store = store
     app.state.config = config
+    app.state.files = FileStore(settings.data_dir / "storage")  # caches, workspaces, artifacts
     app.state.output_watch = OutputWatch()  # live logs: readers woken by appends and step ends
     app.state.logs = LiveLogs(settings.data_dir / "logs", app.state.output_watch)
     secrets.bind_box(
@@ -99,6 +105,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(legacy.router)
     app.include_router(legacy_v1_routes.router)  # the rest of the v1.1 subset
     app.include_router(runner.router)
+    app.include_router(artifact_routes.router, prefix=V2)  # a job's artifacts and tests
+    app.include_router(artifact_routes.downloads)
+    app.include_router(storage_routes.router)  # caches, workspaces, artifacts, test results
     mount_web(
         app, data_dir=settings.data_dir, secret_key=settings.secret_key, public_url=settings.public_url()
     )

@@ -15,6 +15,7 @@ from circlet.errors import Unauthorized
 from circlet.model.accounts import User
 from circlet.store import accounts as account_store
 from circlet.store.db import Store
+from circlet.store.files import FileStore
 from circlet.store.logs import LogStore
 
 
@@ -28,6 +29,8 @@ class ServerConfig:
     runner_heartbeat_interval_s: float
     max_job_runtime_s: float
     log_cap_bytes: int
+    cache_retention_s: float = 15 * 86400.0  #: a saved cache is restorable this long
+    max_upload_bytes: int = 0  #: 0 means no limit on one cache, workspace layer or artifact upload
 
 
 def get_store(request: Request) -> Store:
@@ -43,6 +46,11 @@ def get_config(request: Request) -> ServerConfig:
 def get_logs(request: Request) -> LogStore:
     logs: LogStore = request.app.state.logs
     return logs
+
+
+def get_files(request: Request) -> FileStore:
+    files: FileStore = request.app.state.files
+    return files
 
 
 async def transaction(store: Annotated[Store, Depends(get_store)]) -> AsyncIterator[AsyncSession]:
@@ -81,3 +89,4 @@ CurrentUser = Annotated[User, Depends(current_user)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ConfigDep = Annotated[ServerConfig, Depends(get_config)]
 LogsDep = Annotated[LogStore, Depends(get_logs)]
+FilesDep = Annotated[FileStore, Depends(get_files)]

@@ -21,6 +21,7 @@ DEFAULT_NAMES = {
     "install_signing_bundle": "Install signing bundle",
 }
 STEP_WHEN = frozenset({"on_success", "on_fail", "always"})
+ALWAYS_BY_DEFAULT = frozenset({"store_artifacts", "store_test_results"})  #: they run after a failure (STEP-06)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0}
 MAX_AUTO_RERUNS = 5
@@ -87,14 +88,15 @@ def normalize(step: Any, report: Report) -> StepSpec | None:
         report(f"'{kind}' takes a map")
         return None
     spec: StepSpec = {"type": kind, "name": env_string(body.get("name") or DEFAULT_NAMES.get(kind, kind))}
-    spec["when"] = _when(body.get("when"), report)  # type: ignore[typeddict-item]
+    default = "always" if kind in ALWAYS_BY_DEFAULT else "on_success"
+    spec["when"] = _when(body.get("when"), report, default)  # type: ignore[typeddict-item]
     _FIELDS.get(kind, _keep_rest)(spec, body)
     return spec
 
 
-def _when(value: Any, report: Report) -> str:
+def _when(value: Any, report: Report, default: str = "on_success") -> str:
     if value is None:
-        return "on_success"
+        return default
     if value not in STEP_WHEN:
         report(f"'when' must be one of on_success, on_fail, always; got {value!r}")
         return "on_success"

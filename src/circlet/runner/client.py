@@ -99,6 +99,16 @@ class RunnerClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client (base URL and token set); ``circlet.runner.transfers`` streams through it."""
+        return self._http
+
+    @property
+    def retry_policy(self) -> tuple[int, float]:
+        """(attempts, first backoff in seconds) for calls that are safe to repeat."""
+        return self._retry_attempts, self._retry_backoff_s
+
     async def claim(self, request: ClaimRequest) -> TaskAssignment | None:
         """Long-poll for a task; ``None`` when none arrived within ``wait_s``.
 

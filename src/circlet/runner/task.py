@@ -18,6 +18,7 @@ from circlet.runner.executor import Ending, Limits, group_alive, kill_group
 from circlet.runner.masking import Masker
 from circlet.runner.output import StepOutput
 from circlet.runner.steps import StepContext, StepOutcome, runner_for
+from circlet.runner.transfers import Transfers
 from circlet.runner.workspace import DEFAULT_WORKING_DIRECTORY, TaskDirs, job_environment
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class TaskRun:
         self._background: set[asyncio.Task[None]] = set()
         self._job_end = asyncio.Event()
         self._notices = list(assignment["notices"])
+        self._transfers = Transfers(client, self._lease)
 
     async def run(self) -> TaskFinish:
         """Runs every step that should run. Raises LeaseLost when the server gave the task away."""
@@ -172,6 +174,7 @@ class TaskRun:
             abort=self._job_end if background else self._signals.abort,
             limits=Limits(deadline=self._deadline, kill_grace_s=self._kill_grace_s),
             on_spawn=self._groups.add,
+            transfers=self._transfers,
         )
         if background:
             task = asyncio.create_task(self._run_background(ctx))

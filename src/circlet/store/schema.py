@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from circlet.store import tables, tables_hooks, tables_insights, tables_settings
+from circlet.store import tables, tables_artifacts, tables_hooks, tables_insights, tables_settings
 from circlet.store.tables import Base
 
 metadata = Base.metadata
 
-__all__ = ["Base", "metadata", "tables", "tables_hooks", "tables_insights", "tables_settings"]
+__all__ = [
+    "Base",
+    "metadata",
+    "tables",
+    "tables_artifacts",
+    "tables_hooks",
+    "tables_insights",
+    "tables_settings",
+]

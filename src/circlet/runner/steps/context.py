@@ -10,6 +10,7 @@ from pathlib import Path
 from circlet.protocol import StepResult, StepSpec, TaskAssignment
 from circlet.runner.executor import Ending, Limits, ProcessResult
 from circlet.runner.output import StepOutput
+from circlet.runner.transfers import Transfers
 from circlet.runner.workspace import TaskDirs
 
 
@@ -27,6 +28,7 @@ class StepContext:
     abort: asyncio.Event  #: set on cancel, lost lease, or (for background steps) the end of the job
     limits: Limits
     on_spawn: Callable[[int], None]  #: registers a process group to kill at the end of the task
+    transfers: Transfers  #: the task's storage calls (caches, workspaces, artifacts, test results)
 
 
 @dataclass(frozen=True, slots=True)
