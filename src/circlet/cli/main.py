@@ -113,9 +113,14 @@ def runner(
     work_dir: Annotated[Path | None, typer.Option(help="Where jobs run.")] = None,
     concurrency: Annotated[int, typer.Option(help="Tasks run at once.")] = 1,
     name: Annotated[str | None, typer.Option(help="Runner name.")] = None,
+    parent_pid: Annotated[
+        int | None,
+        typer.Option(hidden=True, help="Cancel everything and exit when this parent process dies."),
+    ] = None,
 ) -> None:
-    """Run a runner agent: claim jobs of a resource class from a server and run them here."""
-    from circlet.runner.agent import run_agent
+    """Run a runner agent: claim jobs of a resource class from a server and run them here.
+    SIGINT/SIGTERM: stop claiming and let running jobs finish; a second one cancels them now."""
+    from circlet.runner.agent import run_agent, run_until_signaled
 
     secret = token or os.environ.get("CIRCLET_RUNNER_TOKEN")
     if not secret:
@@ -124,13 +129,7 @@ def runner(
     work = (work_dir or Path.home() / ".cache" / "circlet" / "runner").expanduser().resolve()
     work.mkdir(parents=True, exist_ok=True)
 
-    async def _run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        import signal
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    async def _agent(stop: asyncio.Event) -> None:
         await run_agent(
             server_url=server,
             token=secret,
@@ -141,7 +140,7 @@ def runner(
             concurrency=concurrency,
         )
 
-    asyncio.run(_run())
+    asyncio.run(run_until_signaled(_agent, parent_pid=parent_pid))
 
 
 def _mount_optional() -> None:

@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from circlet.api.app import create_app
 from circlet.cli.common import DataDir, make_settings
 from circlet.settings import Settings
 
-RUNNER_STOP_GRACE_S = 10.0  # seconds
+RUNNER_STOP_GRACE_S = 5.0  # seconds after each SIGTERM to the runner child before the next signal
 
 
 def serve(
@@ -45,7 +46,7 @@ async def _serve(settings: Settings, *, runners: int, demo: bool) -> None:
         log_level="warning",
         access_log=False,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():
@@ -63,6 +64,17 @@ async def _serve(settings: Settings, *, runners: int, demo: bool) -> None:
     finally:
         if child is not None:
             await _stop(child)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the signal that stopped it once it is done, which would kill us before
+    the runner child is stopped; we stop the child and then exit normally instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
 
 async def _start_runner(app: object, settings: Settings, slots: int) -> asyncio.subprocess.Process:
@@ -90,21 +102,23 @@ async def _start_runner(app: object, settings: Settings, slots: int) -> asyncio.
         str(work_dir),
         "--name",
         "built-in",
+        "--parent-pid",
+        str(os.getpid()),  # the runner cancels its jobs and exits if we die
         env=env,
+        start_new_session=True,  # a terminal's Ctrl-C reaches only us; we stop the runner
     )
 
 
-async def _stop(child: asyncio.subprocess.Process) -> None:
-    if child.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        child.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(child.wait(), RUNNER_STOP_GRACE_S)
-    except TimeoutError:
+async def _stop(child: asyncio.subprocess.Process, grace_s: float = RUNNER_STOP_GRACE_S) -> None:
+    """SIGTERM (stop claiming, finish running jobs), then a second SIGTERM (cancel them now), then
+    SIGKILL, each after ``grace_s`` without the runner exiting."""
+    for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
+        if child.returncode is not None:
+            return
         with contextlib.suppress(ProcessLookupError):
-            child.kill()
-        await child.wait()
+            child.send_signal(sig)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(child.wait(), grace_s)
 
 
 def default_data_dir() -> Path:

@@ -8,9 +8,10 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import Awaitable, Mapping
+import signal
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -27,6 +28,7 @@ IDLE_PAUSE_S = 1.0  # seconds between claims when the server answers "no work" w
 CLAIM_BACKOFF_S = 1.0  # seconds after a failed claim, doubled per failure
 CLAIM_BACKOFF_MAX_S = 30.0  # seconds
 HOST_ENV_NAMES = ("USER", "LOGNAME", "LANG", "TZ")
+PARENT_POLL_S = 0.5  # seconds between checks that the parent process is still there
 
 T = TypeVar("T")
 
@@ -78,6 +80,48 @@ async def run_agent(
                 kill_grace_s=kill_grace_s,
             )
             await agent.run(max(1, concurrency))
+
+
+async def run_until_signaled(
+    agent: Callable[[asyncio.Event], Coroutine[Any, Any, None]], *, parent_pid: int | None = None
+) -> None:
+    """Run ``agent(stop)`` under process signals.
+
+    The first SIGINT/SIGTERM sets ``stop`` (no new claims; running tasks finish and are reported).
+    The second cancels the agent at once, which kills every step's process group. With
+    ``parent_pid``, the agent is cancelled the same way as soon as that process is no longer our
+    parent (it died), so a killed ``circlet serve`` leaves no runner or job processes behind.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    main = asyncio.create_task(agent(stop))
+
+    def _on_signal() -> None:
+        if stop.is_set():
+            logger.warning("second signal: canceling running tasks", extra={"action": "agent_cancel"})
+            main.cancel()
+        else:
+            logger.info("stopping: running tasks finish first", extra={"action": "agent_stop"})
+            stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _on_signal)
+    watcher = asyncio.create_task(_watch_parent(parent_pid, main)) if parent_pid else None
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await main
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _watch_parent(parent_pid: int, main: asyncio.Task[None]) -> None:
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(PARENT_POLL_S)
+    logger.warning("parent process %s is gone: canceling", parent_pid, extra={"action": "parent_gone"})
+    main.cancel()
 
 
 class _Agent:

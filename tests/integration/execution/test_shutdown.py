@@ -1,0 +1,67 @@
+"""Shutdown with real processes: ``circlet serve`` stops its runner child (SIGTERM, a second
+SIGTERM that cancels running jobs, then SIGKILL), and a runner whose ``serve`` was killed outright
+cancels its jobs and exits: no runner or job processes are left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import httpx
+
+from circlet.settings import Settings
+from tests.conftest import MakeRepo
+from tests.integration.execution.processes import (
+    Served,
+    alive,
+    children,
+    prepare,
+    start_serve,
+    wait_file,
+    wait_gone,
+)
+
+
+def _config(pid_file: Path) -> str:
+    return (
+        "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n"
+        f"      - run: echo $$ > {pid_file}; exec sleep 300\n"
+        "workflows:\n  main:\n    jobs: [build]\n"
+    )
+
+
+async def _job_running(settings: Settings, make_repo: MakeRepo, tmp_path: Path) -> tuple[Served, int, int]:
+    """serve with a job sleeping in its step; returns (served, runner pid, step pid)."""
+    pid_file = tmp_path / "step.pid"
+    token = await prepare(settings, make_repo(_config(pid_file)))
+    served = start_serve(settings, token)
+    async with httpx.AsyncClient(base_url=served.url, headers=served.headers, timeout=10) as http:
+        response = await http.post("/api/v2/project/gh/acme/app/pipeline", json={})
+        assert response.status_code == 201, response.text
+    step_pid = int(await wait_file(pid_file, 60))
+    runner_pids = children(served.proc.pid)
+    assert len(runner_pids) == 1 and alive(step_pid)
+    return served, runner_pids[0], step_pid
+
+
+async def test_sigkill_of_serve_leaves_no_runner_or_job(
+    settings: Settings, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    served, runner_pid, step_pid = await _job_running(settings, make_repo, tmp_path)
+    served.proc.send_signal(signal.SIGKILL)
+    served.proc.wait(10)
+    assert await wait_gone([runner_pid, step_pid], 20) == []
+
+
+async def test_sigterm_of_serve_stops_runner_and_cancels_job(
+    settings: Settings, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    served, runner_pid, step_pid = await _job_running(settings, make_repo, tmp_path)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    served.proc.send_signal(signal.SIGTERM)
+    code = await asyncio.to_thread(served.proc.wait, 40)
+    took = loop.time() - started
+    assert code == 0 and not alive(runner_pid) and not alive(step_pid)
+    assert took < 30, took  # a grace period and the second SIGTERM, not a 300 s job
