@@ -30,6 +30,11 @@ says (:data:`ArchiveFormat`). Every call can be repeated safely:
 - ``PUT /steps/{index}/artifacts?path=P`` (the file's bytes): stores one artifact (``{}``).
 - ``PUT /steps/{index}/test-results`` (a tar+gzip archive of JUnit XML files) ->
   :class:`TestResultsRecorded`; the server parses the files.
+
+Test timings: ``GET /runner/v1/tasks/{task_id}/timings`` -> :class:`TaskTimings`, the seconds per
+file, class name and test name of the job's most recent run (same project and job name) that
+stored test results; empty maps when there is none. The runner writes them to ``meta/timings.json``
+for ``circleci tests split --split-by=timings``.
 """
 
 from __future__ import annotations
@@ -158,3 +163,11 @@ class TestResultsRecorded(TypedDict):
     cases: int  #: test cases recorded
     files: int  #: results files that parsed
     problems: list[str]  #: files that could not be read, and why
+
+
+class TaskTimings(TypedDict):
+    """Seconds per key, summed over the test cases of the job's latest recorded run."""
+
+    filename: dict[str, float]
+    classname: dict[str, float]
+    testname: dict[str, float]

@@ -21,12 +21,13 @@ from circlet.api.routes import control as control_routes
 from circlet.api.routes import envvars as envvar_routes
 from circlet.api.routes import insights as insights_routes
 from circlet.api.routes import jobs, legacy, me, pipelines, projects, runner, workflows
-from circlet.api.routes import live as live_routes
 from circlet.api.routes import legacy_v1 as legacy_v1_routes
+from circlet.api.routes import live as live_routes
 from circlet.api.routes import project_settings as project_settings_routes
 from circlet.api.routes import push as push_routes
 from circlet.api.routes import runner_storage as storage_routes
 from circlet.api.routes import schedules as schedule_routes
+from circlet.api.routes import timings as timing_routes
 from circlet.api.routes import webhooks as webhook_routes
 from circlet.engine import secrets
 from circlet.engine.live import LiveLogs, OutputWatch
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(legacy.router)
     app.include_router(legacy_v1_routes.router)  # the rest of the v1.1 subset
     app.include_router(runner.router)
+    app.include_router(timing_routes.router)  # test timings for circleci tests split
     app.include_router(artifact_routes.router, prefix=V2)  # a job's artifacts and tests
     app.include_router(artifact_routes.downloads)
     app.include_router(storage_routes.router)  # caches, workspaces, artifacts, test results

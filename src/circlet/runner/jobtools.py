@@ -5,6 +5,7 @@ with its own interpreter."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -13,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 TIMINGS_FALLBACK = "Error auto-detecting timing type, falling back to weighting by name."
+TIMINGS_FILE = "timings.json"  #: written by the runner next to the halt marker (runner/timings.py)
+TIMINGS_TYPES = ("filename", "classname", "testname")
 
 
 def main(argv: Sequence[str], *, halt_marker: Path) -> int:
@@ -22,22 +25,22 @@ def main(argv: Sequence[str], *, halt_marker: Path) -> int:
         sys.stdout.write("Halting the job: remaining steps will not run.\n")
         return 0
     if argv[:1] == ["tests"] and len(argv) > 1:
-        return _tests(argv[1], list(argv[2:]))
+        return _tests(argv[1], list(argv[2:]), halt_marker.parent / TIMINGS_FILE)
     sys.stderr.write(f"circleci {' '.join(argv)}: not supported by this runner\n")
     return 1
 
 
-def _tests(command: str, args: list[str]) -> int:
+def _tests(command: str, args: list[str], timings_file: Path) -> int:
     if command == "glob":
         sys.stdout.writelines(f"{path}\n" for path in glob(args, Path.cwd()))
         return 0
     if command in ("split", "run"):
-        return _split_or_run(command, args)
+        return _split_or_run(command, args, timings_file)
     sys.stderr.write(f"circleci tests {command}: not supported by this runner\n")
     return 1
 
 
-def _split_or_run(command: str, args: list[str]) -> int:
+def _split_or_run(command: str, args: list[str], timings_file: Path) -> int:
     parser = argparse.ArgumentParser(prog=f"circleci tests {command}")
     parser.add_argument("file", nargs="?")
     parser.add_argument("--index", type=int, default=int(os.environ.get("CIRCLE_NODE_INDEX", "0")))
@@ -52,9 +55,13 @@ def _split_or_run(command: str, args: list[str]) -> int:
     options = parser.parse_args(args)
     text = Path(options.file).read_text() if options.file else sys.stdin.read()
     names = text.split()
-    if options.split_by == "timings":
-        sys.stderr.write(TIMINGS_FALLBACK + "\n")  # no stored timing data yet
     weights = _file_sizes(names) if options.split_by == "filesize" else None
+    if options.split_by == "timings":
+        weights = timing_weights(
+            names, _load_timings(timings_file), options.timings_type, _duration_ms(options.time_default)
+        )
+        if weights is None:
+            sys.stderr.write(TIMINGS_FALLBACK + "\n")
     mine = split(names, index=options.index, total=max(1, options.total), weights=weights)
     if command == "split":
         sys.stdout.writelines(f"{name}\n" for name in mine)
@@ -80,6 +87,43 @@ def split(
         loads[node] += weights.get(name, 0)
         shares[node].append(name)
     return sorted(shares[index])
+
+
+def timing_weights(
+    names: Sequence[str], timings: dict[str, dict[str, float]], timings_type: str, default_ms: int
+) -> dict[str, int] | None:
+    """Milliseconds per name from the job's stored timings (``default_ms`` for names without one),
+    or None when there is no usable timing data (split by name then, as CircleCI does)."""
+    keys = [name.removeprefix("./") for name in names]
+    if timings_type in TIMINGS_TYPES:
+        table = timings.get(timings_type, {})
+    else:  # autodetect: the kind of timing whose keys match the most names
+        table = max(
+            (timings.get(kind, {}) for kind in TIMINGS_TYPES), key=lambda t: sum(k in t for k in keys)
+        )
+    if not any(key in table for key in keys):
+        return None
+    return {
+        name: round(table[key] * 1000) if key in table else default_ms
+        for name, key in zip(names, keys, strict=True)
+    }
+
+
+def _load_timings(path: Path) -> dict[str, dict[str, float]]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _duration_ms(text: str) -> int:
+    """``10s``, ``1.5m``, ``250ms`` or plain seconds, in milliseconds."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*(ms|s|m|h)?\s*", text)
+    if match is None:
+        return 10_000
+    scale = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}[match[2] or "s"]
+    return round(float(match[1]) * scale)
 
 
 def _file_sizes(names: Sequence[str]) -> dict[str, int]:

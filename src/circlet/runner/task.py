@@ -18,6 +18,7 @@ from circlet.runner.executor import Ending, Limits, group_alive, kill_group
 from circlet.runner.masking import Masker
 from circlet.runner.output import StepOutput
 from circlet.runner.steps import StepContext, StepOutcome, runner_for
+from circlet.runner.timings import fetch_timings, wants_timings
 from circlet.runner.transfers import Transfers
 from circlet.runner.workspace import DEFAULT_WORKING_DIRECTORY, TaskDirs, job_environment
 
@@ -95,6 +96,8 @@ class TaskRun:
         """Runs every step that should run. Raises LeaseLost when the server gave the task away."""
         dirs = await asyncio.to_thread(TaskDirs.create, self._work_dir, self._lease.task_id)
         try:
+            if wants_timings(self._assignment):
+                await fetch_timings(self._client, self._lease, dirs.meta)
             await self._run_steps(dirs)
             await self._stop_background()
         finally:
