@@ -24,10 +24,10 @@ says (:data:`ArchiveFormat`). Every call can be repeated safely:
   archive formats the runner can read.
 - ``GET /caches/{cache_id}`` -> the archive.
 - ``PUT /caches?key=K`` (archive body) -> :class:`CacheSaved`; a key that exists is never replaced.
-- ``PUT /steps/{index}/workspace`` (archive body): the step's workspace layer (``{}``).
+- ``PUT /steps/{index}/workspace`` (archive body): the step's workspace layer (``{size_bytes}``).
 - ``GET /workspace`` -> :class:`WorkspaceLayers`, the layers of the job's upstream jobs in the
   order to unpack them; ``GET /workspace/{layer_id}`` -> the layer's archive.
-- ``PUT /steps/{index}/artifacts?path=P`` (the file's bytes): stores one artifact (``{}``).
+- ``PUT /steps/{index}/artifacts?path=P`` (the file's bytes): stores one artifact (``{path, size_bytes}``).
 - ``PUT /steps/{index}/test-results`` (a tar+gzip archive of JUnit XML files) ->
   :class:`TestResultsRecorded`; the server parses the files.
 
