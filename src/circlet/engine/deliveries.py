@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.engine.secrets import box_for
 from circlet.errors import NotFound
-from circlet.model.hooks import DeliveryStatus
+from circlet.model.hooks import Delivery, DeliveryStatus, Webhook
 from circlet.store import webhooks as webhook_store
 
 log = logging.getLogger(__name__)
@@ -81,36 +81,42 @@ def backoff_s(attempt: int, *, base_s: float = BACKOFF_BASE_S) -> float:
 async def lease_due(
     tx: AsyncSession, *, now: datetime, base_url: str, limit: int = BATCH_SIZE
 ) -> list[Outgoing]:
-    """Take the deliveries due at ``now`` that no other sender took first."""
+    """Take the deliveries due at ``now`` that no other sender took first, signed and ready to send."""
+    hooks: dict[str, Webhook | None] = {}
     leased = []
-    for delivery in await webhook_store.due_deliveries(tx, now, limit=limit):
-        if not await webhook_store.lease_delivery(tx, delivery, until=now + timedelta(seconds=LEASE_S)):
-            continue
-        try:
-            hook = await webhook_store.get_webhook(tx, delivery.webhook_id)
-        except NotFound:
-            continue
-        body = render_body(delivery.payload, base_url)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "Circleci-Event-Type": delivery.event_type.value,
-        }
-        secret = box_for(tx).open(hook.signing_secret_sealed)
-        if secret:
-            headers["Circleci-Signature"] = sign(secret, body)
-        leased.append(
-            Outgoing(
-                delivery_id=delivery.id,
-                attempt=delivery.attempts + 1,
-                url=hook.url,
-                verify_tls=hook.verify_tls,
-                event_type=delivery.event_type.value,
-                body=body,
-                headers=headers,
-            )
-        )
+    for delivery in await webhook_store.lease_due(
+        tx, now, until=now + timedelta(seconds=LEASE_S), limit=limit
+    ):
+        if delivery.webhook_id not in hooks:
+            try:
+                hooks[delivery.webhook_id] = await webhook_store.get_webhook(tx, delivery.webhook_id)
+            except NotFound:
+                hooks[delivery.webhook_id] = None
+        hook = hooks[delivery.webhook_id]
+        if hook is not None:
+            leased.append(_outgoing(tx, delivery, hook, base_url))
     return leased
+
+
+def _outgoing(tx: AsyncSession, delivery: Delivery, hook: Webhook, base_url: str) -> Outgoing:
+    body = render_body(delivery.payload, base_url)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Circleci-Event-Type": delivery.event_type.value,
+    }
+    secret = box_for(tx).open(hook.signing_secret_sealed)
+    if secret:
+        headers["Circleci-Signature"] = sign(secret, body)
+    return Outgoing(
+        delivery_id=delivery.id,
+        attempt=delivery.attempts,
+        url=hook.url,
+        verify_tls=hook.verify_tls,
+        event_type=delivery.event_type.value,
+        body=body,
+        headers=headers,
+    )
 
 
 async def prune(tx: AsyncSession, *, now: datetime) -> int:

@@ -166,8 +166,8 @@ def trigger_request(schedule: Schedule) -> TriggerRequest:
 
 def due_to_fire(schedule: Schedule, now: datetime, *, grace_s: float = GRACE_S) -> datetime | None:
     """The due time a pass at ``now`` should fire for ``schedule``, or None."""
-    due = latest_due(schedule.timetable, now)
-    if due is None or due <= schedule.updated_at or due < now - timedelta(seconds=grace_s):
+    due = latest_due(schedule.timetable, now, not_before=now - timedelta(seconds=grace_s))
+    if due is None or due <= schedule.updated_at:
         return None
     return due
 

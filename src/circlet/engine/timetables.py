@@ -126,22 +126,25 @@ def _slots(timetable: Timetable, day: date) -> list[datetime]:
     return [start + timedelta(hours=h) + o for h in timetable.hours_of_day for o in offsets]
 
 
-def _days(start: date, step: int) -> Iterator[date]:
-    for n in range(MAX_SEARCH_DAYS):
+def _days(start: date, step: int, count: int = MAX_SEARCH_DAYS) -> Iterator[date]:
+    for n in range(count):
         try:
             yield start + timedelta(days=n * step)
         except OverflowError:
             return
 
 
-def latest_due(timetable: Timetable, now: datetime) -> datetime | None:
-    """The last firing time at or before ``now`` (None if there is none within the search window)."""
+def latest_due(timetable: Timetable, now: datetime, *, not_before: datetime | None = None) -> datetime | None:
+    """The last firing time at or before ``now``; None if there is none (at or after ``not_before``)."""
     now = now.astimezone(UTC)
-    for day in _days(now.date(), -1):
+    count = MAX_SEARCH_DAYS
+    if not_before is not None:
+        count = min(count, (now.date() - not_before.astimezone(UTC).date()).days + 1)
+    for day in _days(now.date(), -1, count):
         if day_matches(timetable, day):
             earlier = [t for t in _slots(timetable, day) if t <= now]
             if earlier:
-                return earlier[-1]
+                return earlier[-1] if not_before is None or earlier[-1] >= not_before else None
     return None
 
 

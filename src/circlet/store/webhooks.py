@@ -139,9 +139,15 @@ async def enqueue_delivery(
     )
 
 
-async def due_deliveries(tx: AsyncSession, now: datetime, *, limit: int) -> list[Delivery]:
-    rows = await tx.scalars(
-        select(WebhookDeliveryRow)
+async def lease_due(tx: AsyncSession, now: datetime, *, until: datetime, limit: int) -> list[Delivery]:
+    """Take up to ``limit`` deliveries due at ``now`` for one attempt each, in one statement.
+
+    The lease counts the attempt and moves ``next_attempt_at`` to ``until``, so a sender that dies
+    mid-attempt is retried then, by any server. Concurrent senders never take the same row: PostgreSQL
+    skips rows another sender has locked and re-checks the due time; SQLite serializes writers.
+    """
+    due = (
+        select(WebhookDeliveryRow.id)
         .where(
             WebhookDeliveryRow.status == DeliveryStatus.PENDING.value,
             WebhookDeliveryRow.next_attempt_at <= now,
@@ -149,25 +155,20 @@ async def due_deliveries(tx: AsyncSession, now: datetime, *, limit: int) -> list
         .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
         .limit(limit)
     )
-    return [_delivery(r) for r in rows]
-
-
-async def lease_delivery(tx: AsyncSession, delivery: Delivery, *, until: datetime) -> bool:
-    """Take ``delivery`` for one attempt (compare-and-set on its attempt count).
-
-    The lease moves ``next_attempt_at`` to ``until`` so a sender that dies mid-attempt is retried
-    then, by any server.
-    """
-    result = await tx.execute(
+    if tx.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = await tx.scalars(
         update(WebhookDeliveryRow)
         .where(
-            WebhookDeliveryRow.id == delivery.id,
+            WebhookDeliveryRow.id.in_(due.scalar_subquery()),
             WebhookDeliveryRow.status == DeliveryStatus.PENDING.value,
-            WebhookDeliveryRow.attempts == delivery.attempts,
+            WebhookDeliveryRow.next_attempt_at <= now,
         )
-        .values(attempts=delivery.attempts + 1, next_attempt_at=until)
+        .values(attempts=WebhookDeliveryRow.attempts + 1, next_attempt_at=until)
+        .returning(WebhookDeliveryRow)
+        .execution_options(populate_existing=True)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return sorted((_delivery(r) for r in rows), key=lambda d: (d.created_at, d.id))
 
 
 async def finish_attempt(

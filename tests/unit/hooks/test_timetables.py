@@ -138,3 +138,18 @@ def test_due_times_are_utc_whatever_the_input_zone() -> None:
     timetable = parse_timetable(DAILY_9)
     paris = datetime(2031, 3, 5, 10, 30, tzinfo=timezone(timedelta(hours=1)))
     assert latest_due(timetable, paris) == at("2031-03-05T09:00:00")
+
+
+@pytest.mark.parametrize(
+    ("now", "not_before", "expected"),
+    [
+        ("2031-03-05T09:04:00", "2031-03-05T08:59:00", "2031-03-05T09:00:00"),
+        ("2031-03-05T09:04:00", "2031-03-05T09:00:00", "2031-03-05T09:00:00"),  # inclusive
+        ("2031-03-05T09:04:00", "2031-03-05T09:00:01", None),
+        ("2031-03-06T08:00:00", "2031-03-05T08:00:00", "2031-03-05T09:00:00"),  # across midnight
+        ("2031-03-06T08:00:00", "2031-03-05T10:00:00", None),
+    ],
+)
+def test_latest_due_not_before(now: str, not_before: str, expected: str | None) -> None:
+    timetable = parse_timetable(DAILY_9)
+    assert latest_due(timetable, at(now), not_before=at(not_before)) == (at(expected) if expected else None)
