@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from circlet.cli.main import main
+from circlet.cli import main
 
 main()

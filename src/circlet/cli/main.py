@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +11,7 @@ from circlet.cli.common import DataDir, in_transaction, make_settings
 from circlet.cli.dev import dev_app
 from circlet.cli.hooks import push_secret
 from circlet.cli.logs import logs
+from circlet.cli.runner import runner
 from circlet.cli.serve import serve
 from circlet.engine import Tx, accounts, orb_registry, projects
 
@@ -30,6 +28,7 @@ app.add_typer(project_app, name="project")
 app.add_typer(runner_token_app, name="runner-token")
 app.add_typer(dev_app, name="dev")
 app.command("serve")(serve)
+app.command("runner")(runner)
 app.command("logs")(logs)
 project_app.command("push-secret")(push_secret)
 
@@ -100,47 +99,6 @@ def runner_token_create(
             lambda tx: accounts.create_runner_token(tx, resource_class, nickname=nickname),
         )
     )
-
-
-@app.command("runner")
-def runner(
-    server: Annotated[str, typer.Option(help="The circlet server's URL.")],
-    token: Annotated[str | None, typer.Option(help="Runner token (or $CIRCLET_RUNNER_TOKEN).")] = None,
-    resource_class: Annotated[
-        str,
-        typer.Option("--resource-class", help="Resource class this runner serves; * for built-in classes."),
-    ] = "*",
-    work_dir: Annotated[Path | None, typer.Option(help="Where jobs run.")] = None,
-    concurrency: Annotated[int, typer.Option(help="Tasks run at once.")] = 1,
-    name: Annotated[str | None, typer.Option(help="Runner name.")] = None,
-    parent_pid: Annotated[
-        int | None,
-        typer.Option(hidden=True, help="Cancel everything and exit when this parent process dies."),
-    ] = None,
-) -> None:
-    """Run a runner agent: claim jobs of a resource class from a server and run them here.
-    SIGINT/SIGTERM: stop claiming and let running jobs finish; a second one cancels them now."""
-    from circlet.runner.agent import run_agent, run_until_signaled
-
-    secret = token or os.environ.get("CIRCLET_RUNNER_TOKEN")
-    if not secret:
-        typer.echo("error: give --token or set CIRCLET_RUNNER_TOKEN", err=True)
-        raise typer.Exit(2)
-    work = (work_dir or Path.home() / ".cache" / "circlet" / "runner").expanduser().resolve()
-    work.mkdir(parents=True, exist_ok=True)
-
-    async def _agent(stop: asyncio.Event) -> None:
-        await run_agent(
-            server_url=server,
-            token=secret,
-            resource_class=resource_class,
-            work_dir=work,
-            name=name or f"{socket.gethostname()}-{os.getpid()}",
-            stop=stop,
-            concurrency=concurrency,
-        )
-
-    asyncio.run(run_until_signaled(_agent, parent_pid=parent_pid))
 
 
 def _mount_optional() -> None:
