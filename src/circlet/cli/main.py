@@ -10,6 +10,7 @@ import typer
 from circlet.cli.common import DataDir, in_transaction, make_settings
 from circlet.cli.dev import dev_app
 from circlet.cli.hooks import push_secret
+from circlet.cli.local import local
 from circlet.cli.logs import logs
 from circlet.cli.runner import runner
 from circlet.cli.serve import serve
@@ -30,6 +31,7 @@ app.add_typer(dev_app, name="dev")
 app.command("serve")(serve)
 app.command("runner")(runner)
 app.command("logs")(logs)
+app.command("local")(local)
 project_app.command("push-secret")(push_secret)
 
 
