@@ -108,7 +108,12 @@ async def compile_and_start(
     try:
         compiled = await anyio.to_thread.run_sync(
             lambda: compile_config(
-                source, values=values, parameters=request.parameters or {}, orbs=orbs, file=CONFIG_PATH
+                source,
+                values=values,
+                parameters=request.parameters or {},
+                orbs=orbs,
+                file=CONFIG_PATH,
+                check_schema=False,  # schema findings are warnings, and a pipeline keeps none
             )
         )
     except ConfigInvalid as exc:
