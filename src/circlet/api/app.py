@@ -16,6 +16,7 @@ from circlet.api.errors import install_error_handlers
 from circlet.api.loops import run_reaper
 from circlet.api.routes import artifacts as artifact_routes
 from circlet.api.routes import checkout_keys as checkout_key_routes
+from circlet.api.routes import config as config_routes
 from circlet.api.routes import contexts as context_routes
 from circlet.api.routes import control as control_routes
 from circlet.api.routes import envvars as envvar_routes
@@ -90,6 +91,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (me, projects, pipelines, workflows, jobs):
         app.include_router(module.router, prefix=V2)
+    app.include_router(config_routes.router, prefix=V2)  # continuation, compile-config-with-defaults
     for module in (
         envvar_routes,
         context_routes,

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from circlet.engine import continuation
 from circlet.engine.checkout_keys import checkout_environment
 from circlet.engine.contexts import context_values
 from circlet.engine.envvars import project_values
@@ -35,7 +36,7 @@ async def assignment_for(
     pipeline = await pipeline_store.get_pipeline(tx, job.pipeline_id)
     project = await project_store.get_project(tx, job.project_id)
     definition = job.definition
-    secret_env = await secrets_for(tx, job, project)
+    secret_env = {**await secrets_for(tx, job, project), **continuation.job_environment(tx, job)}
     environment = {
         **builtin_environment(job, task, pipeline, project, base_url=base_url),
         **secret_env,
