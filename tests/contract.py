@@ -52,8 +52,9 @@ def spec() -> dict[str, Any]:
 
 
 @cache
-def _registry() -> Registry:  # type: ignore[type-arg]
-    return Registry().with_resource("spec", Resource.from_contents(spec(), default_specification=DRAFT7))
+def _registry() -> Registry[Any]:
+    registry: Registry[Any] = Registry().with_resource("spec", Resource.from_contents(spec(), default_specification=DRAFT7))
+    return registry
 
 
 @cache
