@@ -11,12 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet import vcs
 from circlet.compiler import declared_parameters
-from circlet.engine import access, control
+from circlet.engine import access, control, test_uploads
+from circlet.engine import artifacts as artifact_engine
 from circlet.engine.pipelines import CONFIG_PATH, TriggerRequest, trigger_pipeline
 from circlet.errors import BadRequest, ConfigInvalid, NotFound, VcsError
 from circlet.model.accounts import Project, User
 from circlet.model.pipelines import Job, Pipeline, Workflow
 from circlet.model.statuses import FINAL_JOB_STATUSES
+from circlet.model.storage import Artifact
+from circlet.model.tests import TestCase
 from circlet.store import accounts as account_store
 from circlet.store import jobs as job_store
 from circlet.store import legacy_builds as build_store
@@ -173,14 +176,20 @@ async def first_build(tx: AsyncSession, user: User, project: Project, pipeline: 
     return None
 
 
-async def artifacts(tx: AsyncSession, found: Build) -> list[dict[str, Any]]:
-    """A build's artifacts. Runners do not upload artifacts yet (issue #4), so there are none."""
-    del tx, found
-    return []
+async def artifacts(tx: AsyncSession, user: User, slug: str, number: int) -> tuple[Job, list[Artifact]]:
+    """A build's artifacts (what its ``store_artifacts`` steps uploaded)."""
+    return await artifact_engine.job_artifacts(tx, user, slug, number)
 
 
-async def tests(tx: AsyncSession, found: Build) -> list[dict[str, Any]]:
-    """A build's test cases in v1.1's shape."""
+async def tests(tx: AsyncSession, user: User, slug: str, number: int) -> list[dict[str, Any]]:
+    """All of a build's recorded test cases, in v1.1's shape."""
+    cases: list[TestCase] = []
+    token: str | None = None
+    while True:
+        page, token = await test_uploads.job_tests(tx, user, slug, number, token)
+        cases.extend(page)
+        if token is None:
+            break
     return [
         {
             "classname": case.classname,
@@ -192,5 +201,5 @@ async def tests(tx: AsyncSession, found: Build) -> list[dict[str, Any]]:
             "source": case.source or "unknown",
             "source_type": case.source or "unknown",
         }
-        for case in await build_store.job_test_cases(tx, found.job.id)
+        for case in cases
     ]

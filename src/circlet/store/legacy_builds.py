@@ -1,4 +1,4 @@
-"""The v1.1 queries: build jobs of some projects (newest first) and a job's recorded test cases."""
+"""The v1.1 "recent builds" query: build jobs of some projects, newest first."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.model.statuses import JobType
-from circlet.model.tests import TestCase, TestOutcome
 from circlet.store.tables import JobRow, PipelineRow
-from circlet.store.tables_insights import TestResultRow
 
 
 async def recent_job_ids(
@@ -37,24 +35,3 @@ async def recent_job_ids(
         query = query.where(JobRow.status.in_(statuses))
     query = query.order_by(JobRow.created_at.desc(), JobRow.number.desc()).limit(limit).offset(offset)
     return list(await tx.scalars(query))
-
-
-async def job_test_cases(tx: AsyncSession, job_id: str) -> list[TestCase]:
-    """The test cases recorded for a job (``store_test_results``), in file and name order."""
-    rows = await tx.scalars(
-        select(TestResultRow)
-        .where(TestResultRow.job_id == job_id)
-        .order_by(TestResultRow.classname, TestResultRow.name, TestResultRow.id)
-    )
-    return [
-        TestCase(
-            name=r.name,
-            classname=r.classname,
-            file=r.file,
-            result=TestOutcome(r.result),
-            message=r.message,
-            run_time=r.run_time,
-            source=r.source,
-        )
-        for r in rows
-    ]

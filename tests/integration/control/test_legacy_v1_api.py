@@ -32,13 +32,20 @@ jobs:
       - run: echo "<< pipeline.parameters.greeting >> loud=<< pipeline.parameters.loud >>" && sleep << pipeline.parameters.pause >>
   test:
     docker: [{image: cimg/base:stable}]
-    steps: [{run: echo test}]
+    steps:
+      - run: mkdir -p out results && echo hi > out/report.txt && echo '@JUNIT@' > results/junit.xml
+      - store_artifacts: {path: out}
+      - store_test_results: {path: results}
 workflows:
   main:
     jobs:
       - build
       - test: {requires: [build]}
-"""
+""".replace(
+    "@JUNIT@",
+    '<testsuite><testcase classname="a.B" name="works" time="0.5"/>'
+    '<testcase classname="a.B" name="breaks"><failure message="no"/></testcase></testsuite>',
+)
 
 
 def basic(token: str) -> dict[str, str]:
@@ -150,6 +157,14 @@ async def test_legacy_triggers_recent_builds_cancel_and_retry(
 
     assert (await client.get(f"{V1}/project/github/acme/app/1/artifacts", headers=auth)).json() == []
     assert (await client.get(f"{V1}/project/github/acme/app/1/tests", headers=auth)).json() == {"tests": []}
+    stored = (await client.get(f"{V1}/project/github/acme/app/2/artifacts", headers=auth)).json()
+    assert [(a["path"], a["node_index"]) for a in stored] == [("out/report.txt", 0)]
+    assert (await client.get(stored[0]["url"], headers=auth)).text == "hi\n"
+    cases = (await client.get(f"{V1}/project/github/acme/app/2/tests", headers=auth)).json()["tests"]
+    assert sorted((c["name"], c["result"], c["classname"]) for c in cases) == [
+        ("breaks", "failure", "a.B"),
+        ("works", "success", "a.B"),
+    ]
 
     retried = await client.post(f"{V1}/project/github/acme/app/1/retry", headers=auth)
     assert retried.status_code == 200, retried.text

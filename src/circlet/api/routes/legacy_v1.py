@@ -7,6 +7,7 @@ The build job details and step output live in ``legacy.py``.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
@@ -285,14 +286,23 @@ async def retry_build(
 
 
 @router.get("/project/{vcs}/{org}/{repo}/{build_num}/artifacts")
-async def artifacts(vcs: str, org: str, repo: str, build_num: int, tx: TxDep, user: CurrentUser) -> list[Any]:
-    found = await legacy_builds.build(tx, user, f"{vcs}/{org}/{repo}", build_num)
-    return await legacy_builds.artifacts(tx, found)
+async def artifacts(
+    vcs: str, org: str, repo: str, build_num: int, tx: TxDep, user: CurrentUser, config: ConfigDep
+) -> list[dict[str, Any]]:
+    job, found = await legacy_builds.artifacts(tx, user, f"{vcs}/{org}/{repo}", build_num)
+    return [
+        {
+            "path": a.path,
+            "pretty_path": a.path,
+            "node_index": a.node_index,
+            "url": f"{config.base_url}/output/job/{job.id}/artifacts/{a.node_index}/{quote(a.path)}",
+        }
+        for a in found
+    ]
 
 
 @router.get("/project/{vcs}/{org}/{repo}/{build_num}/tests")
 async def tests(
     vcs: str, org: str, repo: str, build_num: int, tx: TxDep, user: CurrentUser
 ) -> dict[str, Any]:
-    found = await legacy_builds.build(tx, user, f"{vcs}/{org}/{repo}", build_num)
-    return {"tests": await legacy_builds.tests(tx, found)}
+    return {"tests": await legacy_builds.tests(tx, user, f"{vcs}/{org}/{repo}", build_num)}
