@@ -305,3 +305,52 @@ async def test_outbox_survives_a_restart(
     [got] = receiver.received
     assert got.json["id"] == rows[0].id
     assert got.json["type"] == "workflow-completed"
+
+
+async def test_two_senders_never_send_an_event_twice(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+    receiver: Receiver,
+    settings: Settings,
+    store: Store,
+) -> None:
+    import asyncio
+    import uuid
+
+    from circlet.model.hooks import WebhookEvent
+    from circlet.store import webhooks as webhook_store
+
+    account = await make_user()
+    await make_project(make_repo(CONFIG))
+    project_id = await _project_id(client, account.headers)
+    hook = (
+        await client.post(
+            f"{V2}/webhook", headers=account.headers, json=webhook_body(project_id, receiver.url)
+        )
+    ).json()
+    later = utcnow() + timedelta(minutes=1)  # not due for the app's own loop, due for ours
+    async with store.transaction() as tx:
+        for n in range(60):
+            await webhook_store.enqueue_delivery(
+                tx,
+                delivery_id=str(uuid.uuid4()),
+                webhook_id=hook["id"],
+                event_type=WebhookEvent.JOB_COMPLETED,
+                payload={"n": n},
+                now=later,
+            )
+    other = Store.from_url(settings.resolved_database_url())
+    secrets.bind_box(other.engine.sync_engine, secrets.SecretBox(secrets.load_key("", settings.data_dir)))
+    senders = [WebhookSender.create(s, settings.public_url()) for s in (store, other)]
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(s.run_once(lambda: later) for s in senders))
+    finally:
+        for sender in senders:
+            await sender.close()
+        await other.close()
+    numbers = sorted(r.json["n"] for r in receiver.received)
+    assert numbers == list(range(60))
+    assert {r.status for r in await _deliveries(store)} == {"delivered"}
