@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     port: int = 8080
     base_url: str = ""  #: public URL of the server; derived from host/port when empty
     runner_lease_s: float = 60.0  #: a silent runner loses its job after this
-    runner_heartbeat_interval_s: float = 10.0
+    runner_heartbeat_interval_s: float = 2.0  #: also how soon a runner learns of a cancel
     reaper_interval_s: float = 5.0
     max_job_runtime_s: float = 5 * 3600.0
     log_cap_bytes: int = 0  #: 0 means no cap on a step's stored output
