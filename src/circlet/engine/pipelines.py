@@ -64,10 +64,10 @@ async def trigger_pipeline(
     branch = request.branch if (request.branch or request.tag) else project.default_branch
     repo = await _repo(project, mirrors_dir)
     try:
-        revision = await vcs.resolve_ref(repo, branch=branch, tag=request.tag, revision=request.revision)
+        commit = await vcs.resolve_commit(repo, branch=branch, tag=request.tag, revision=request.revision)
     except NotFound as exc:
         raise BadRequest(str(exc)) from exc
-    commit = await vcs.describe_commit(repo, revision)
+    revision = commit.revision
     number = await project_store.next_pipeline_number(tx, project.id)
     pipeline_id = await pipeline_store.create_pipeline(
         tx,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from dataclasses import dataclass
 
 from circlet.errors import NotFound, VcsError
@@ -111,16 +112,27 @@ async def resolve_ref(
     repo: str, *, branch: str | None = None, tag: str | None = None, revision: str | None = None
 ) -> str:
     """Return the full commit SHA for a branch, tag or revision. Raises NotFound for an unknown ref."""
-    if revision:
-        spec, what = f"{revision}^{{commit}}", f"revision {revision!r}"
-    elif tag:
-        spec, what = f"refs/tags/{tag}^{{commit}}", f"tag {tag!r}"
-    else:
-        spec, what = f"refs/heads/{branch}^{{commit}}", f"branch {branch!r}"
+    spec, what = _ref_spec(branch=branch, tag=tag, revision=revision)
     code, out, _ = await _git(repo, "rev-parse", "--verify", "--quiet", spec, check=False)
+    sha = out.decode().strip()
+    if code != 0 or not _SHA.fullmatch(sha):  # "^HEAD" verifies, as a negated sha
+        raise NotFound(f"Unknown {what} in the project's repository.")
+    return sha
+
+
+async def resolve_commit(
+    repo: str, *, branch: str | None = None, tag: str | None = None, revision: str | None = None
+) -> Commit:
+    """``resolve_ref`` and ``describe_commit`` in one git process (a trigger's hot path).
+    Raises NotFound for an unknown ref."""
+    spec, what = _ref_spec(branch=branch, tag=tag, revision=revision)
+    code, out, _ = await _git(repo, "show", "-s", _COMMIT_FORMAT, "--end-of-options", spec, check=False)
     if code != 0:
         raise NotFound(f"Unknown {what} in the project's repository.")
-    return out.decode().strip()
+    if ".." in spec or out.count(b"\x00") != _COMMIT_FORMAT.count("%x00"):  # a range or a negation
+        resolved = await resolve_ref(repo, branch=branch, tag=tag, revision=revision)
+        return await describe_commit(repo, resolved)
+    return _parse_commit(out)
 
 
 async def read_file(repo: str, revision: str, path: str) -> str | None:
@@ -132,7 +144,23 @@ async def read_file(repo: str, revision: str, path: str) -> str | None:
 
 
 async def describe_commit(repo: str, revision: str) -> Commit:
-    _, out, _ = await _git(repo, "show", "-s", "--format=%H%x00%an%x00%ae%x00%B", revision)
+    _, out, _ = await _git(repo, "show", "-s", _COMMIT_FORMAT, revision)
+    return _parse_commit(out)
+
+
+_COMMIT_FORMAT = "--format=%H%x00%an%x00%ae%x00%B"
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _ref_spec(*, branch: str | None, tag: str | None, revision: str | None) -> tuple[str, str]:
+    if revision:
+        return f"{revision}^{{commit}}", f"revision {revision!r}"
+    if tag:
+        return f"refs/tags/{tag}^{{commit}}", f"tag {tag!r}"
+    return f"refs/heads/{branch}^{{commit}}", f"branch {branch!r}"
+
+
+def _parse_commit(out: bytes) -> Commit:
     sha, name, email, message = out.decode("utf-8", errors="replace").split("\x00", 3)
     subject, _, body = message.strip().partition("\n")
     return Commit(
