@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from jsonschema import Draft7Validator  # type: ignore[import-untyped]
+from jsonschema import Draft7Validator  # type: ignore[import-untyped,unused-ignore]
 
 from tests.conftest import MakeProject, MakeRepo, MakeUser
 from tests.contract import _registry, spec
