@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from circlet.insights.recording import ALL_BRANCHES, outcome_of
+from circlet.insights.recording import ALL_BRANCHES, Outcome, outcome_of
 from circlet.insights.tally import Tally
 from circlet.insights.windows import Window
 from circlet.store.tables_insights import JobDayRow, JobRunRow, WorkflowDayRow, WorkflowRunRow
@@ -124,13 +124,7 @@ async def job_tallies(
         for row in (await tx.execute(query)).all():
             out.setdefault(row[0], Tally()).add_rollup(tuple(row[4:9]), row[1], row[2], row[3])
     for start, end in edges:
-        for run in await job_runs(
-            tx, project_id, workflow_name, start, end, branch=branch, job_name=job_name
-        ):
-            name, status, started, stopped, duration = run
-            outcome = outcome_of(status)
-            assert outcome is not None
-            out.setdefault(name, Tally()).add_run(outcome, duration, started, stopped, None)
+        await _add_job_edge(tx, out, project_id, workflow_name, start, end, branch=branch, job_name=job_name)
     return out
 
 
@@ -161,3 +155,45 @@ async def job_runs(
     if job_name is not None:
         query = query.where(JOB_RUNS.c.job_name == job_name)
     return [tuple(r) for r in (await tx.execute(query)).all()]
+
+
+async def _add_job_edge(
+    tx: AsyncSession,
+    out: dict[str, Tally],
+    project_id: str,
+    workflow_name: str,
+    start: Any,
+    end: Any,
+    *,
+    branch: str | None,
+    job_name: str | None,
+) -> None:
+    """Add the raw job runs started in ``[start, end)``, summed in SQL (an edge day can hold thousands)."""
+    t = JOB_RUNS
+    where = [
+        t.c.project_id == project_id,
+        t.c.workflow_name == workflow_name,
+        t.c.started_at >= start,
+        t.c.started_at < end,
+    ]
+    if branch is not None:
+        where.append(t.c.branch == branch)
+    if job_name is not None:
+        where.append(t.c.job_name == job_name)
+    sums = select(
+        t.c.job_name, t.c.status, func.count(), func.sum(t.c.duration_s), func.min(t.c.started_at),
+        func.max(t.c.stopped_at),
+    ).where(*where).group_by(t.c.job_name, t.c.status)  # fmt: skip
+    for name, status, count, duration_total, first_at, last_at in (await tx.execute(sums)).all():
+        outcome = outcome_of(status)
+        counts = (
+            count,
+            count if outcome is Outcome.SUCCESS else 0,
+            count if outcome is Outcome.FAILED else 0,
+            count if outcome is Outcome.CANCELED else 0,
+            int(duration_total or 0),
+        )
+        out.setdefault(name, Tally()).add_rollup(counts, first_at, last_at)
+    successes = select(t.c.job_name, t.c.duration_s).where(*where, t.c.status == Outcome.SUCCESS.value)
+    for name, duration in (await tx.execute(successes)).all():
+        out[name].raw_durations.append(duration)
