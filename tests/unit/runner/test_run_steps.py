@@ -195,18 +195,12 @@ async def test_large_output_is_streamed_in_bounded_chunks(run_tasks: RunTasks) -
     assert offsets == sorted(offsets) and offsets[0] == 0
 
 
-async def test_unsupported_step_kinds(run_tasks: RunTasks) -> None:
+async def test_unknown_step_kinds_fail(run_tasks: RunTasks) -> None:
     [task] = await run_tasks(
-        make_assignment(
-            {"type": "save_cache", "name": "Saving cache", "key": "v1", "paths": ["x"]},
-            {"type": "store_test_results", "name": "Uploading test results", "path": "x"},
-            {"type": "attach_workspace", "name": "Attaching workspace", "at": "."},
-        )
+        make_assignment({"type": "install_signing_bundle", "name": "Install signing bundle"})
     )
-    assert task.step(0).status == "success"
-    assert task.step(0).text == "step type save_cache is not supported by this runner yet\n"
-    assert task.step(1).status == "success"
-    assert task.step(2).status == "failed"
+    assert task.step(0).status == "failed"
+    assert task.step(0).text == "step type install_signing_bundle is not supported by this runner yet\n"
     assert task.status == "failed"
 
 
