@@ -38,7 +38,7 @@ workflows:
     jobs:
       - hello
 """
-POLL_S = 0.002  # seconds between status reads while a pipeline runs
+POLL_S = 0.01  # seconds between status reads while a pipeline runs (faster polling loads the server)
 START_TIMEOUT_S = 30.0  # seconds
 RUN_TIMEOUT_S = 30.0  # seconds per pipeline
 IDLE_SETTLE_S = 3.0  # seconds of idleness before RSS is read

@@ -74,6 +74,11 @@ class Circlet:
         for proc in reversed(self.processes):
             stop_process(proc)
 
+    def print_logs(self) -> None:
+        """Shown by pytest when a test fails (captured output)."""
+        for log in sorted(self.data_dir.parent.glob("*.log")):
+            print(f"----- {log.name}\n{log.read_text(errors='replace')[-5000:]}")
+
 
 @dataclass
 class Server:
@@ -128,6 +133,7 @@ def circlet(tmp_path: Path, database_url: str) -> Iterator[Circlet]:
         yield tool
     finally:
         tool.stop_all()
+        tool.print_logs()
 
 
 def wait_until(read: Callable[[], Any], done: Callable[[Any], bool], *, timeout_s: float, what: str) -> Any:

@@ -18,7 +18,7 @@ from tests.conftest import MakeRepo, git
 
 pytestmark = pytest.mark.slow
 
-RUN_TIMEOUT_S = 60.0  # seconds for a short pipeline to finish
+RUN_TIMEOUT_S = 120.0  # seconds for a short pipeline to finish (generous: CI machines are shared)
 LEASE_S = 3.0  # seconds: the short lease of the killed-runner test
 REAPER_S = 0.25  # seconds between reaper passes in that test
 REAP_SLACK_S = 3.0  # seconds allowed beyond the lease for the reaper pass and the status reads
