@@ -124,3 +124,22 @@ async def test_sign_in_only_redirects_within_the_site(
         "/login", data={"token": alice.token, "next": "//evil.example/x", "csrf_token": csrf_of(form.text)}
     )
     assert response.headers["location"] == "/"
+
+
+async def test_every_form_on_a_page_carries_the_csrf_token(
+    browser: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject
+) -> None:
+    alice = await make_user("alice", org="gh/acme")
+    await make_project(make_repo(CONFIG), "gh/acme/app")
+    await sign_in(browser, alice.token)
+    form = await browser.get("/pipelines/gh/acme/app/trigger")
+    forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", form.text, flags=re.S)
+    assert len(forms) == 2  # sign out and trigger
+    for html in forms:
+        assert re.search(r'name="csrf_token" value="[0-9a-f]{64}"', html), html[:200]
+    response = await browser.post(
+        "/pipelines/gh/acme/app/trigger",
+        data={"csrf_token": csrf_of(form.text), "ref_type": "branch", "ref": "main"},
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/pipelines/gh/acme/app/1"
