@@ -77,7 +77,7 @@ class Circlet:
     def print_logs(self) -> None:
         """Shown by pytest when a test fails (captured output)."""
         for log in sorted(self.data_dir.parent.glob("*.log")):
-            print(f"----- {log.name}\n{log.read_text(errors='replace')[-5000:]}")
+            sys.stdout.write(f"----- {log.name}\n{log.read_text(errors='replace')[-5000:]}\n")
 
 
 @dataclass
