@@ -8,7 +8,7 @@ from typing import Any
 from circlet.compiler import conditions, interpolate
 from circlet.compiler.loader import Document, Path
 from circlet.compiler.namespaces import Element, Namespace, find
-from circlet.compiler.parameters import ParamError, bind_arguments, parse_declarations
+from circlet.compiler.parameters import ParamDecl, ParamError, bind_arguments, parse_declarations
 from circlet.compiler.steps import env_string
 from circlet.errors import Problem
 
@@ -56,6 +56,12 @@ class Expander:
     root: Namespace
     legacy: bool = False  #: version 2 config: no parameters, no commands
     problems: list[Problem] = field(default_factory=list)
+    #: Per-compile memos. Expanded trees share unchanged parts with their sources and with each other,
+    #: so nothing here changes a tree once it is built.
+    _references: interpolate.Memo = field(default_factory=dict)
+    _escapes: interpolate.Memo = field(default_factory=dict)
+    _declarations: dict[int, tuple[Any, dict[str, ParamDecl], list[ParamError]]] = field(default_factory=dict)
+    _commands: dict[tuple[int, int, Any], tuple[Element, list[Any]]] = field(default_factory=dict)
 
     def find(self, namespace: Namespace, kind: str, name: str) -> Element | None:
         """Look in the element's own namespace, then in the config's (values passed in by the caller)."""
@@ -70,17 +76,25 @@ class Expander:
             self.problems.append(place.problem(f"{error.message} ({context})"))
 
     def bind(self, element: Element, args: Any, where: Where, context: str) -> dict[str, Any] | None:
-        body = element.body if isinstance(element.body, dict) else {}
-        decls, errors = parse_declarations(body.get("parameters"))
+        decls, errors = self.declarations(element)
         self.report(Where(element.owner.doc, (*element.path, "parameters")), errors, context)
         bound, errors = bind_arguments(decls, args if isinstance(args, dict) else {})
         self.report(where, errors, context)
         missing = any(name not in bound for name in decls)
         return None if missing else bound  # other argument errors are reported; expansion goes on
 
+    def declarations(self, element: Element) -> tuple[dict[str, ParamDecl], list[ParamError]]:
+        """The element's parameter declarations, read once per compile."""
+        hit = self._declarations.get(id(element.body))
+        if hit is None:
+            body = element.body if isinstance(element.body, dict) else {}
+            hit = (element.body, *parse_declarations(body.get("parameters")))
+            self._declarations[id(element.body)] = hit
+        return hit[1], hit[2]
+
     def substitute(self, value: Any, bound: dict[str, Any], where: Where, context: str) -> Any:
         scope = interpolate.Scope(parameters=bound)
-        result = interpolate.substitute(value, scope)
+        result = interpolate.substitute_shared(value, scope, self._references)
         if scope.missing:
             names = ", ".join(name.removeprefix("parameters.") for name in scope.missing)
             self.problems.append(
@@ -111,7 +125,7 @@ class Expander:
         job["steps"] = [_stringify_run_environment(step) for step in steps]
         if isinstance(job.get("environment"), dict):
             job["environment"] = _strings(job["environment"])
-        result: dict[str, Any] = interpolate.unescape(job)
+        result: dict[str, Any] = interpolate.unescape_shared(job, self._escapes)
         return result
 
     def apply_executor(
@@ -204,6 +218,19 @@ class Expander:
         return []
 
     def expand_command(self, element: Element, args: Any, where: Where, depth: int) -> list[Any]:
+        """Inline one command invocation; an invocation seen before in this compile without problems
+        gives the same steps again."""
+        key = (id(element.body), id(element.owner), freeze(args))
+        hit = self._commands.get(key)
+        if hit is not None:
+            return hit[1]
+        before = len(self.problems)
+        steps = self.inline_command(element, args, where, depth)
+        if len(self.problems) == before:
+            self._commands[key] = (element, steps)
+        return steps
+
+    def inline_command(self, element: Element, args: Any, where: Where, depth: int) -> list[Any]:
         context = f"command '{element.name}'"
         if args == "":
             args = None
@@ -232,6 +259,16 @@ class Expander:
         if holds != (kind == "when"):
             return []
         return self.expand_steps(value.get("steps") or [], namespace, where.at("steps"), depth)
+
+
+def freeze(value: Any) -> Any:
+    """A hashable key for plain data; values of different types stay apart (``True`` is not ``1``)."""
+    kind = type(value)
+    if kind is dict:
+        return (dict, tuple((type(k), k, freeze(v)) for k, v in value.items()))
+    if kind is list:
+        return (list, tuple(freeze(v) for v in value))
+    return (kind, value)
 
 
 def _strings(environment: dict[Any, Any]) -> dict[str, str]:

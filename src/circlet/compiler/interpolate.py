@@ -91,6 +91,58 @@ def _flow(value: Any) -> str:
     return render(value)
 
 
+Memo = dict[int, tuple[Any, bool]]  #: id(container) -> (container, whether a string in it holds the needle)
+
+
+def mentions(value: Any, needle: str, memo: Memo) -> bool:
+    """True when a string value anywhere in ``value`` contains ``needle`` (map keys are not looked at).
+
+    ``memo`` remembers the answer per container, so a tree is scanned once however often it is reused;
+    the containers must not change while the memo is in use.
+    """
+    kind = type(value)
+    if kind is str:
+        return needle in value
+    if kind is not dict and kind is not list:
+        return False
+    hit = memo.get(id(value))
+    if hit is not None:
+        return hit[1]
+    items = value.values() if kind is dict else value
+    found = False
+    for item in items:
+        if mentions(item, needle, memo):
+            found = True
+            break
+    memo[id(value)] = (value, found)
+    return found
+
+
+def substitute_shared(value: Any, scope: Scope, memo: Memo) -> Any:
+    """Like :func:`substitute`, but parts without references are returned as they are, not copied.
+
+    The result may share containers with ``value``: neither may be changed afterwards.
+    """
+    if not mentions(value, "<<", memo):
+        return value
+    if isinstance(value, str):
+        return substitute_text(value, scope)
+    if isinstance(value, dict):
+        return {key: substitute_shared(item, scope, memo) for key, item in value.items()}
+    return [substitute_shared(item, scope, memo) for item in value]
+
+
+def unescape_shared(value: Any, memo: Memo) -> Any:
+    """Like :func:`unescape`, but parts without escapes are returned as they are, not copied."""
+    if not mentions(value, "\\<<", memo):
+        return value
+    if isinstance(value, str):
+        return value.replace("\\<<", "<<")
+    if isinstance(value, dict):
+        return {key: unescape_shared(item, memo) for key, item in value.items()}
+    return [unescape_shared(item, memo) for item in value]
+
+
 def substitute(value: Any, scope: Scope) -> Any:
     """Substitute references in every string of ``value`` (a fresh structure; shared parts are not changed)."""
     if isinstance(value, str):

@@ -30,6 +30,8 @@ class _Dumper(_BaseDumper):  # type: ignore[misc]
 
     def represent_data(self, data: Any) -> Any:
         kind = type(data)
+        if kind is Unshared:
+            return self.represent_unshared(data)
         if kind is str:
             return yaml.ScalarNode(_STR, data, style="|" if "\n" in data else None)
         scalar = _SCALARS.get(kind)
@@ -50,6 +52,47 @@ class _Dumper(_BaseDumper):  # type: ignore[misc]
                 node.value = [self.represent_data(item) for item in data]
             return node
         return super().represent_data(data)
+
+    def represent_unshared(self, data: Any) -> Any:
+        """Nodes for a tree whose repeated objects are written out each time instead of aliased."""
+        kind = type(data)
+        if kind is str:
+            return yaml.ScalarNode(_STR, data, style="|" if "\n" in data else None)
+        scalar = _SCALARS.get(kind)
+        if scalar is not None:
+            return yaml.ScalarNode(scalar[0], scalar[1](data))
+        if kind is dict or kind is Unshared:
+            pairs = [(self.represent_unshared(k), self.represent_unshared(v)) for k, v in data.items()]
+            return yaml.MappingNode("tag:yaml.org,2002:map", pairs, flow_style=False)
+        if kind is list:
+            items = [self.represent_unshared(item) for item in data]
+            return yaml.SequenceNode("tag:yaml.org,2002:seq", items, flow_style=False)
+        return super().represent_data(data)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or not implicit[0] or implicit[1]:
+            return super().resolve(kind, value, implicit)
+        tag = _IMPLICIT_TAGS.get(value)
+        if tag is None:
+            if len(_IMPLICIT_TAGS) >= _IMPLICIT_TAGS_SIZE:
+                _IMPLICIT_TAGS.clear()
+            tag = _IMPLICIT_TAGS[value] = super().resolve(kind, value, implicit)
+        return tag
+
+
+class Unshared(dict[Any, Any]):
+    """A map whose objects the dumper writes out wherever they occur, never as ``&id``/``*id`` aliases.
+
+    Expanded jobs share unchanged parts with each other; what they print must not depend on that.
+    """
+
+    __slots__ = ()
+
+
+_IMPLICIT_TAGS: dict[
+    str, str
+] = {}  #: plain scalar -> the tag it resolves to (the dumper's resolver is fixed)
+_IMPLICIT_TAGS_SIZE = 65_536
 
 
 def _represent_str(dumper: Any, value: str) -> Any:
@@ -83,7 +126,7 @@ def processed_yaml(
     body: dict[str, Any] = {"version": 2}
     if setup:
         body["setup"] = True
-    body["jobs"] = dict(jobs)
+    body["jobs"] = Unshared(jobs)
     flows: dict[str, Any] = {"version": 2}
     for name, entries in workflows.items():
         flows[name] = {"jobs": [key if not entry else {key: entry} for key, entry in entries]}
