@@ -48,21 +48,20 @@ class ScheduleFirer:
                 await deliveries.prune(tx, now=now)
             self._pruned_at = now
         async with self.store.transaction() as tx:
-            every = await schedules.all_schedules(tx)
+            due = await schedules.due_schedules(tx, now, grace_s=self.grace_s)
         fired = []
-        for schedule in every:
-            due = schedules.due_to_fire(schedule, now, grace_s=self.grace_s)
-            if due is None or (schedule.id, due) in self._handled:
+        for schedule_id, when in due:
+            if (schedule_id, when) in self._handled:
                 continue
             try:
                 async with self.store.transaction() as tx:
                     pipeline = await schedules.fire_schedule(
-                        tx, schedule.id, now=now, mirrors_dir=self.mirrors_dir, grace_s=self.grace_s
+                        tx, schedule_id, now=now, mirrors_dir=self.mirrors_dir, grace_s=self.grace_s
                     )
             except CIError as exc:
                 log.warning("schedule pass failed: %s", exc, extra={"action": "schedule_pass_failed"})
                 continue
-            self._handled.add((schedule.id, due))
+            self._handled.add((schedule_id, when))
             if pipeline is not None:
                 fired.append(pipeline)
         oldest = now - timedelta(seconds=self.grace_s)

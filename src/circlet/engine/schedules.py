@@ -22,7 +22,7 @@ from circlet.engine.pipelines import TriggerRequest, trigger_pipeline
 from circlet.engine.timetables import latest_due, parse_timetable, timetable_json
 from circlet.errors import BadRequest, CIError, NotFound
 from circlet.model.accounts import Project, User
-from circlet.model.hooks import AttributionActor, Schedule
+from circlet.model.hooks import AttributionActor, Schedule, Timetable
 from circlet.model.pipelines import Pipeline
 from circlet.store import accounts as account_store
 from circlet.store import projects as project_store
@@ -164,10 +164,12 @@ def trigger_request(schedule: Schedule) -> TriggerRequest:
     )
 
 
-def due_to_fire(schedule: Schedule, now: datetime, *, grace_s: float = GRACE_S) -> datetime | None:
-    """The due time a pass at ``now`` should fire for ``schedule``, or None."""
-    due = latest_due(schedule.timetable, now, not_before=now - timedelta(seconds=grace_s))
-    if due is None or due <= schedule.updated_at:
+def due_to_fire(
+    timetable: Timetable, updated_at: datetime, now: datetime, *, grace_s: float = GRACE_S
+) -> datetime | None:
+    """The due time a pass at ``now`` should fire for a schedule last changed at ``updated_at``, or None."""
+    due = latest_due(timetable, now, not_before=now - timedelta(seconds=grace_s))
+    if due is None or due <= updated_at:
         return None
     return due
 
@@ -184,7 +186,7 @@ async def fire_schedule(
         schedule = await schedule_store.get_schedule(tx, schedule_id)
     except NotFound:
         return None
-    due = due_to_fire(schedule, now, grace_s=grace_s)
+    due = due_to_fire(schedule.timetable, schedule.updated_at, now, grace_s=grace_s)
     if due is None:
         return None
     firing_id = await schedule_store.claim_firing(tx, schedule.id, due, now=now)
@@ -235,6 +237,13 @@ async def prune_firings(tx: AsyncSession, *, now: datetime) -> int:
     return await schedule_store.prune_firings(tx, now - FIRING_HISTORY)
 
 
-async def all_schedules(tx: AsyncSession) -> list[Schedule]:
-    """Every schedule of every project (for the firing loop)."""
-    return await schedule_store.all_schedules(tx)
+async def due_schedules(
+    tx: AsyncSession, now: datetime, *, grace_s: float = GRACE_S
+) -> list[tuple[str, datetime]]:
+    """``(schedule id, due time)`` of every schedule a pass at ``now`` should fire."""
+    due = []
+    for schedule_id, timetable, updated_at in await schedule_store.timetables(tx):
+        when = due_to_fire(timetable, updated_at, now, grace_s=grace_s)
+        if when is not None:
+            due.append((schedule_id, when))
+    return due

@@ -3,8 +3,10 @@ retries after a 500, and an outbox that survives a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -226,6 +228,20 @@ async def _deliveries(store: Store) -> list[WebhookDeliveryRow]:
         return list(await tx.scalars(select(WebhookDeliveryRow)))
 
 
+async def _wait_rows(
+    store: Store, done: Callable[[list[WebhookDeliveryRow]], bool]
+) -> list[WebhookDeliveryRow]:
+    """Poll the outbox until ``done`` (the app's own loop records attempts in the background)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    rows = await _deliveries(store)
+    while not done(rows):
+        assert loop.time() < deadline, [(r.status, r.attempts, r.last_error) for r in rows]
+        await asyncio.sleep(0.05)
+        rows = await _deliveries(store)
+    return rows
+
+
 async def test_retry_after_500_keeps_the_event_id(
     client: httpx.AsyncClient,
     make_user: MakeUser,
@@ -243,11 +259,8 @@ async def test_retry_after_500_keeps_the_event_id(
         client, account.headers, runner, receiver.url, await _project_id(client, account.headers)
     )
     first = (await receiver.wait_for(1))[0]
-    [row] = await _deliveries(store)
-    for _ in range(100):  # the attempt's outcome is recorded just after the receiver answered
-        if row.last_status_code == 500:
-            break
-        [row] = await _deliveries(store)
+    # the attempt's outcome is recorded just after the receiver answered
+    [row] = await _wait_rows(store, lambda rows: bool(rows) and rows[0].last_status_code == 500)
     assert (row.status, row.attempts, row.last_status_code) == ("pending", 1, 500)
     assert row.next_attempt_at > utcnow() + timedelta(seconds=5)  # backs off; the app's loop will wait
 
@@ -282,11 +295,7 @@ async def test_outbox_survives_a_restart(
     await _enqueue_by_running(
         client, account.headers, runner, dead_url, await _project_id(client, account.headers)
     )
-    rows = await _deliveries(store)
-    for _ in range(100):
-        if rows[0].attempts >= 1 and rows[0].last_error:
-            break
-        rows = await _deliveries(store)
+    rows = await _wait_rows(store, lambda rows: bool(rows and rows[0].last_error))
     assert rows[0].status == "pending"
     assert rows[0].last_error
 
@@ -316,7 +325,6 @@ async def test_two_senders_never_send_an_event_twice(
     settings: Settings,
     store: Store,
 ) -> None:
-    import asyncio
     import uuid
 
     from circlet.model.hooks import WebhookEvent
