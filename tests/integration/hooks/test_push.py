@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from circlet.cli.main import app as cli
@@ -199,6 +200,11 @@ async def test_cli_sets_a_new_secret(
     assert lines[0].endswith(HOOK)
     new = lines[-1]
     assert len(new) == 64 and new != old
+    async with store.transaction() as tx:
+        stored = " ".join(
+            str(v) for row in await tx.execute(text("SELECT * FROM project_push_secrets")) for v in row
+        )
+    assert new not in stored  # sealed at rest
     body = github_push(project)
     assert (await client.post(HOOK, content=body, headers=github_headers(old, body))).status_code == 401
     assert (await client.post(HOOK, content=body, headers=github_headers(new, body))).status_code == 201
