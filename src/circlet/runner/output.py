@@ -16,8 +16,8 @@ logger = logging.getLogger(__name__)
 Upload = Callable[[int, bytes], Awaitable[None]]
 
 BATCH_WINDOW_S = 0.15  # seconds a small write waits for more output before it is sent
-BATCH_TARGET_BYTES = 64 * 1024  # a batch this large is sent at once
-QUEUE_CHUNKS = 8  # writes queued before ``write`` waits (backpressure on the child's pipe)
+BATCH_TARGET_BYTES = 4 * 1024 * 1024  # a batch this large is sent at once (one request, one commit)
+QUEUE_CHUNKS = 32  # writes queued before ``write`` waits (backpressure on the child's pipe)
 
 
 class StepOutput:
@@ -75,13 +75,14 @@ class StepOutput:
             first = await self._queue.get()
             if first is None:
                 return
-            batch, done = await self._collect(bytearray(first))
-            await self._send(bytes(batch))
+            batch, done = await self._collect([first])
+            await self._send(b"".join(batch))  # one allocation of the exact size
 
-    async def _collect(self, batch: bytearray) -> tuple[bytearray, bool]:
+    async def _collect(self, batch: list[bytes]) -> tuple[list[bytes], bool]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + BATCH_WINDOW_S
-        while len(batch) < BATCH_TARGET_BYTES:
+        size = len(batch[0])
+        while size < BATCH_TARGET_BYTES:
             try:
                 if self._queue.empty():
                     remaining = deadline - loop.time()
@@ -94,7 +95,8 @@ class StepOutput:
                 break
             if item is None:
                 return batch, True
-            batch += item
+            batch.append(item)
+            size += len(item)
         return batch, False
 
     async def _send(self, data: bytes) -> None:

@@ -8,8 +8,6 @@ import json
 import logging
 from pathlib import Path
 
-import httpx
-
 from circlet.protocol import LEASE_HEADER, TaskAssignment
 from circlet.runner.client import Lease, RunnerClient
 
@@ -34,7 +32,7 @@ async def fetch_timings(client: RunnerClient, lease: Lease, meta: Path) -> None:
         )
         response.raise_for_status()
         body = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+    except Exception as exc:  # best effort: without timings the split falls back to names
         logger.warning("no test timings: %s", exc, extra={"action": "timings_failed"})
         return
     (meta / TIMINGS_FILE).write_text(json.dumps(body))

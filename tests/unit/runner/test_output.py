@@ -6,7 +6,7 @@ import asyncio
 
 from circlet.runner.client import LeaseLost
 from circlet.runner.masking import Masker
-from circlet.runner.output import StepOutput
+from circlet.runner.output import BATCH_TARGET_BYTES, StepOutput
 
 
 class Recorder:
@@ -34,15 +34,16 @@ async def test_small_writes_are_batched() -> None:
 async def test_offsets_follow_the_bytes_sent() -> None:
     recorder = Recorder()
     output = StepOutput(recorder, Masker([]))
-    await output.write(b"a" * 70_000)
+    big = BATCH_TARGET_BYTES + 4_464  # more than one batch: sent without waiting for more
+    await output.write(b"a" * big)
     await asyncio.sleep(0.05)
     await output.write(b"b" * 10)
     await output.close()
     offsets = [offset for offset, _ in recorder.uploads]
     sizes = [len(data) for _, data in recorder.uploads]
-    assert offsets == [0, 70_000]
-    assert sizes == [70_000, 10]
-    assert output.bytes_sent == 70_010
+    assert offsets == [0, big]
+    assert sizes == [big, 10]
+    assert output.bytes_sent == big + 10
 
 
 async def test_masked_tail_is_flushed_on_close() -> None:

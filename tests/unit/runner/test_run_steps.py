@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from circlet.runner import executor
+from circlet.runner import executor, output
 from tests.unit.runner.conftest import RunTasks
 from tests.unit.runner.fakes import FakeServer, assert_dead, make_assignment, run_step, task_dirs
 
@@ -190,7 +190,8 @@ async def test_large_output_is_streamed_in_bounded_chunks(run_tasks: RunTasks) -
     step = task.step(0)
     assert task.status == "success"
     assert len(step.output) == size and step.output.count(b"a") == size
-    assert max(n for _, n in step.uploads) <= 256 * 1024
+    assert max(n for _, n in step.uploads) <= output.BATCH_TARGET_BYTES + executor.CHUNK_BYTES
+    assert len(step.uploads) > 1
     offsets = [offset for offset, _ in step.uploads]
     assert offsets == sorted(offsets) and offsets[0] == 0
 
