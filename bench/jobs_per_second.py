@@ -1,0 +1,70 @@
+"""Jobs per second: PIPELINES pipelines of 5 trivial jobs (``run: "true"``) on ``circlet serve``
+(SQLite, one built-in runner process with 2 slots). All pipelines are triggered at once; the time
+runs from the first trigger to the last workflow's end.
+
+Usage: .venv/bin/python bench/jobs_per_second.py [--pipelines 100] [--slots 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _serve import make_repo, prepare, start_serve, stop, wait_pipeline
+
+JOBS = 5
+CONFIG = (
+    "version: 2.1\njobs:\n"
+    + "".join(f'  j{i}:\n    machine: true\n    steps:\n      - run: "true"\n' for i in range(JOBS))
+    + "workflows:\n  main:\n    jobs: ["
+    + ", ".join(f"j{i}" for i in range(JOBS))
+    + "]\n"
+)
+
+
+async def run(tmp: Path, pipelines: int, slots: int) -> dict[str, object]:
+    repo = make_repo(tmp / "repo", CONFIG)
+    token = await prepare(tmp / "data", repo)
+    proc, url = start_serve(tmp / "data", token, slots)
+    try:
+        async with httpx.AsyncClient(base_url=url, headers={"Circle-Token": token}, timeout=120) as http:
+            started = time.monotonic()
+            created = await asyncio.gather(
+                *(http.post("/api/v2/project/gh/bench/app/pipeline", json={}) for _ in range(pipelines))
+            )
+            triggered = time.monotonic() - started
+            results = await asyncio.gather(*(wait_pipeline(http, r.json()["id"], 0.5) for r in created))
+            took = time.monotonic() - started
+    finally:
+        stop(proc)
+    statuses = sorted({str(w["status"]) for ws in results for w in ws})
+    return {
+        "pipelines": pipelines,
+        "jobs": pipelines * JOBS,
+        "runner_slots": slots,
+        "trigger_all_s": round(triggered, 2),
+        "total_s": round(took, 2),
+        "jobs_per_s": round(pipelines * JOBS / took, 1),
+        "workflow_statuses": statuses,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--pipelines", type=int, default=100)
+    parser.add_argument("--slots", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="circlet-bench-") as tmp:
+        print(json.dumps(asyncio.run(run(Path(tmp), args.pipelines, args.slots)), indent=2))
+
+
+if __name__ == "__main__":
+    main()

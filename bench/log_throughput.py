@@ -1,0 +1,111 @@
+"""Log throughput: one step prints SIZE_MB of 100-byte lines through the runner to ``circlet serve``
+(SQLite, one built-in runner). Reports the step's MB/s next to a raw asyncio pipe read (64 KiB
+chunks) of the same command in the same run, and the RSS of the server and runner processes
+(before, and peak while the step runs).
+
+Usage: .venv/bin/python bench/log_throughput.py [--size-mb 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _serve import child_pids, make_repo, prepare, rss_mib, start_serve, stop, wait_pipeline
+
+LINE = "x" * 99  # + newline = 100 bytes
+SETTLE_S = 10.0  # seconds for the runner child to start before its RSS is read
+
+
+def command(size_mb: int) -> str:
+    return f"(yes {LINE} || true) | head -c {size_mb * 1_000_000}"
+
+
+async def raw_pipe_mb_s(size_mb: int) -> float:
+    read_fd, write_fd = os.pipe()
+    proc = await asyncio.create_subprocess_exec("/bin/bash", "-c", command(size_mb), stdout=write_fd)
+    os.close(write_fd)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**17)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
+    )
+    started, total = time.monotonic(), 0
+    while chunk := await reader.read(65536):
+        total += len(chunk)
+    took = time.monotonic() - started
+    transport.close()
+    await proc.wait()
+    return total / 1e6 / took
+
+
+async def run(tmp: Path, size_mb: int) -> dict[str, object]:
+    config = (
+        "version: 2.1\njobs:\n  loud:\n    machine: true\n    steps:\n"
+        f"      - run:\n          name: print\n          command: {command(size_mb)}\n"
+        "workflows:\n  main:\n    jobs: [loud]\n"
+    )
+    raw = await raw_pipe_mb_s(size_mb)
+    token = await prepare(tmp / "data", make_repo(tmp / "repo", config))
+    proc, url = start_serve(tmp / "data", token, 1)
+    try:
+        (runner_pid,) = child_pids(proc.pid)
+        await asyncio.sleep(SETTLE_S)  # the runner child imports and makes its first claim
+        before = {"server": rss_mib(proc.pid), "runner": rss_mib(runner_pid)}
+        peak = dict(before)
+        async with httpx.AsyncClient(base_url=url, headers={"Circle-Token": token}, timeout=120) as http:
+            pipeline = (await http.post("/api/v2/project/gh/bench/app/pipeline", json={})).json()
+            waiting = asyncio.create_task(wait_pipeline(http, pipeline["id"], 0.2))
+            while not waiting.done():
+                peak = {
+                    "server": max(peak["server"], rss_mib(proc.pid)),
+                    "runner": max(peak["runner"], rss_mib(runner_pid)),
+                }
+                await asyncio.sleep(0.05)
+            (workflow,) = waiting.result()
+            jobs = (await http.get(f"/api/v2/workflow/{workflow['id']}/job")).json()["items"]
+            build = (await http.get(f"/api/v1.1/project/gh/bench/app/{jobs[0]['job_number']}")).json()
+    finally:
+        stop(proc)
+    action = build["steps"][0]["actions"][0]
+    took = (_time(action["end_time"]) - _time(action["start_time"])).total_seconds()
+    stored = (tmp / "data" / "logs").rglob("*.log")
+    size = max(p.stat().st_size for p in stored)
+    return {
+        "size_mb": size_mb,
+        "stored_bytes": size,
+        "step_s": round(took, 2),
+        "step_mb_s": round(size / 1e6 / took, 1),
+        "raw_pipe_mb_s": round(raw, 1),
+        "ratio_to_raw": round(size / 1e6 / took / raw, 2),
+        "rss_before_mib": {k: round(v, 1) for k, v in before.items()},
+        "rss_peak_mib": {k: round(v, 1) for k, v in peak.items()},
+        "rss_growth_mib": {k: round(peak[k] - before[k], 1) for k in before},
+        "status": workflow["status"],
+    }
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--size-mb", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="circlet-bench-") as tmp:
+        print(json.dumps(asyncio.run(run(Path(tmp), args.size_mb)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
