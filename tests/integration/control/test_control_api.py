@@ -127,6 +127,26 @@ async def test_approval_releases_the_workflow_once(
     assert jobs["hold"]["status"] == "success" and jobs["hold"]["approved_by"] == account.user_id
     assert jobs["deploy"]["status"] == "success"
 
+    # a workflow waiting on an approval can be canceled; the approval is then refused
+    second = await _trigger(client, account.headers)
+    held = await _workflow(
+        client, account.headers, second, lambda b: b["items"] and b["items"][0]["status"] == "on_hold"
+    )
+    hold = (await _jobs(client, account.headers, held["id"]))["hold"]
+    assert (
+        await client.post(f"{V2}/workflow/{held['id']}/cancel", headers=account.headers)
+    ).status_code == 202
+    late = await client.post(
+        f"{V2}/workflow/{held['id']}/approve/{hold['approval_request_id']}", headers=account.headers
+    )
+    assert late.status_code == 409
+    jobs = await _jobs(client, account.headers, held["id"])
+    assert {n: j["status"] for n, j in jobs.items()} == {
+        "build": "success",
+        "hold": "canceled",
+        "deploy": "canceled",
+    }
+
 
 async def test_cancel_workflow_stops_the_running_process(
     client: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject, runner
