@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -37,7 +38,18 @@ jobs:
   test:
     docker: [{image: cimg/base:stable}]
     steps:
-      - run: echo "tests pass"
+      - run:
+          name: Run the tests
+          command: |
+            mkdir -p results
+            cat > results/junit.xml <<'XML'
+            <testsuite name="app" tests="2" failures="1">
+              <testcase classname="app.math" name="test_adds" time="0.01"/>
+              <testcase classname="app.math" name="test_divides" time="0.02"><failure message="division by zero">ZeroDivisionError: division by zero</failure></testcase>
+            </testsuite>
+            XML
+      - store_test_results: {path: results}
+      - store_artifacts: {path: results, destination: reports}
 workflows:
   main:
     jobs:
@@ -98,6 +110,17 @@ def test_trigger_with_parameters_then_follow_the_log_live(serve: StartServer, br
     expect(step.locator("summary")).to_contain_text("Success")
     shoot(page, "job")
     page.get_by_role("link", name="main").click()
+    page.locator(".node[data-job='test']").click()
+    tests = page.locator("#tests details.test")
+    expect(tests).to_have_count(2, timeout=30_000)
+    expect(tests.first).to_have_attribute("data-result", "failure")
+    expect(tests.first).to_contain_text("ZeroDivisionError: division by zero")
+    link = page.locator("#artifacts a", has_text="reports/junit.xml")
+    with page.expect_download() as download:
+        link.click()
+    assert b"test_divides" in Path(download.value.path()).read_bytes()
+    shoot(page, "job-tests")
+    page.go_back()
     expect(page.locator("#workflow-graph")).to_have_attribute("data-status", "success", timeout=30_000)
     expect(page.locator(".node")).to_have_count(2)
     expect(page.locator("svg.edges path")).to_have_count(1)

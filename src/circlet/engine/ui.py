@@ -15,15 +15,20 @@ from circlet.errors import NotFound, VcsError
 from circlet.insights import runs as insight_runs
 from circlet.insights.runs import RecentRun
 from circlet.model.accounts import Org, Project, User
-from circlet.model.pipelines import Pipeline, Workflow
+from circlet.model.pipelines import Job, Pipeline, Workflow
 from circlet.model.statuses import PipelineState, WorkflowStatus
+from circlet.model.storage import Artifact
+from circlet.model.tests import TestCase, TestOutcome
 from circlet.store import accounts as account_store
+from circlet.store import artifacts as artifact_store
 from circlet.store import pipelines as pipeline_store
 from circlet.store import projects as project_store
+from circlet.store import test_uploads as upload_store
 from circlet.store import workflows as workflow_store
 from circlet.store.pages import Page
 
 PIPELINES_PER_PAGE = 20
+MAX_TESTS_SHOWN = 500  #: a job page lists at most this many test cases
 
 #: When several workflows of one pipeline differ, the pipeline shows the first of these it has.
 _PRECEDENCE = (
@@ -129,3 +134,27 @@ async def workflow_run_points(
         tx, project.id, workflow_name, branch=branch, start=start, end=end, page_token=None, page_size=limit
     )
     return page.items
+
+
+#: Failures first, then errors, skipped, passed.
+_OUTCOME_ORDER = {
+    TestOutcome.FAILURE: 0,
+    TestOutcome.ERROR: 1,
+    TestOutcome.SKIPPED: 2,
+    TestOutcome.SUCCESS: 3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class JobExtras:
+    tests: list[TestCase]  #: failures first, each group in recorded order
+    tests_total: int  #: how many the job recorded (``tests`` may hold fewer)
+    artifacts: list[Artifact]
+
+
+async def job_extras(tx: AsyncSession, job: Job, *, max_tests: int = MAX_TESTS_SHOWN) -> JobExtras:
+    """The job's test results and stored artifacts (access already checked by the caller)."""
+    rows = await upload_store.job_test_cases(tx, job.id, after_id=0, limit=max_tests + 1)
+    cases = sorted((case for _, case in rows[:max_tests]), key=lambda c: _OUTCOME_ORDER.get(c.result, 9))
+    artifacts = await artifact_store.list_artifacts(tx, job.id)
+    return JobExtras(cases, len(rows), artifacts)

@@ -68,3 +68,15 @@ def short_sha(revision: str | None) -> str:
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def filesize(size: int | None) -> str:
+    """``512 B``, ``1.5 KB``, ``3.2 MB``."""
+    if size is None:
+        return "—"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":  # noqa: PLR2004
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"

@@ -31,6 +31,7 @@ def make_environment() -> Environment:
         timestamp=formats.timestamp,
         short_sha=formats.short_sha,
         percent=formats.percent,
+        filesize=formats.filesize,
         badge=statuses.badge_html,
         tone=lambda status: statuses.badge(str(status)).tone,
         ansi=ansi_to_html,

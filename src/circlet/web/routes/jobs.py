@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import mimetypes
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 
-from circlet.api.deps import LogsDep, TxDep
-from circlet.engine import Tx, access, legacy
+from circlet.api.deps import FilesDep, LogsDep, StoreDep, TxDep
+from circlet.engine import Tx, access, artifacts, legacy, ui
 from circlet.engine.legacy import BuildDetails
 from circlet.errors import NotFound
 from circlet.model.accounts import Project, User
 from circlet.model.pipelines import Step
 from circlet.web import output
-from circlet.web.auth import WebUser, csrf_token
+from circlet.web.auth import WebUser, csrf_token, web_user
 from circlet.web.errors import WebRoute
 from circlet.web.pages import page
 from circlet.web.state import web_state
@@ -50,9 +51,11 @@ async def job_detail(
     project, details = await _details(tx, user, f"{vcs}/{org}/{repo}", job_number)
     if details.workflow.id != workflow_id or details.pipeline.number != number:
         raise NotFound("Job not found.")
+    extras = await ui.job_extras(tx, details.job)
     return page(
         request,
         "job.html",
+        extras=extras,
         project=project,
         details=details,
         job=details.job,
@@ -138,3 +141,31 @@ async def step_output_text(
     _, job = await access.job_by_number(tx, user, f"{vcs}/{org}/{repo}", job_number)
     data = await logs.read(job.id, node_index, step_index)
     return PlainTextResponse(data.decode("utf-8", errors="replace"))
+
+
+#: An artifact is the job's content served from our origin: never let HTML in it run as the signed-in user.
+ARTIFACT_HEADERS = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
+
+
+@router.get(JOB_PARTS + "/artifacts/{node_index:int}/{path:path}", response_model=None)
+async def artifact(
+    request: Request,
+    vcs: str,
+    org: str,
+    repo: str,
+    job_number: int,
+    node_index: int,
+    path: str,
+    store: StoreDep,
+    files: FilesDep,
+) -> Response:
+    """Download one of the job's artifacts (the transaction ends before the file streams)."""
+    async with store.transaction() as tx:
+        user = await web_user(request, tx)
+        _, job = await access.job_by_number(tx, user, f"{vcs}/{org}/{repo}", job_number)
+        found = await artifacts.artifact_for_download(tx, user, job.id, node_index, path)
+    stored = files.artifact_path(found.job_id, found.node_index, found.path)
+    if not stored.is_file():
+        raise NotFound("Artifact not found.")
+    media_type = mimetypes.guess_type(found.path)[0] or "application/octet-stream"
+    return FileResponse(stored, media_type=media_type, headers=ARTIFACT_HEADERS)
