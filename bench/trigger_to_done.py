@@ -88,11 +88,15 @@ def run_bench(tmp: Path, runs: int) -> dict[str, object]:
             trigger_and_wait(client)  # warm-up: imports, first claim, page cache
             time.sleep(IDLE_SETTLE_S)
             rss_idle_mb = tree_rss_mb(server.pid)
-            observed, recorded = [], []
+            observed, recorded, reads = [], [], 0
+            cpu_before_s = tree_cpu_s(server.pid)
             for _ in range(runs):
-                seen_s, stored_s = trigger_and_wait(client)
+                seen_s, stored_s, polls = trigger_and_wait(client)
+                reads += polls
                 observed.append(seen_s)
                 recorded.append(stored_s)
+            cpu_per_run_ms = (tree_cpu_s(server.pid) - cpu_before_s) / runs * 1000
+            cpu_per_read_ms = status_read_cpu_ms(client, server.pid)
             time.sleep(IDLE_SETTLE_S)
             rss_after_mb = tree_rss_mb(server.pid)
     finally:
@@ -109,20 +113,26 @@ def run_bench(tmp: Path, runs: int) -> dict[str, object]:
         "trigger_to_success_p90_ms": round(quantile(observed, 0.9) * 1000, 1),
         "trigger_to_stopped_at_median_ms": round(statistics.median(recorded) * 1000, 1),
         "bash_echo_spawn_median_ms": round(statistics.median(bash_ms), 2),
+        "server_and_runner_cpu_per_pipeline_ms": round(cpu_per_run_ms, 1),
+        "status_reads_per_pipeline": round(reads / runs, 1),
+        "server_cpu_per_status_read_ms": round(cpu_per_read_ms, 2),
         "idle_rss_serve_and_runner_mb": round(rss_idle_mb, 1),
         "idle_rss_after_runs_mb": round(rss_after_mb, 1),
     }
 
 
-def trigger_and_wait(client: httpx.Client) -> tuple[float, float]:
-    """(seconds until a read saw ``success``, seconds until the workflow's recorded ``stopped_at``)."""
+def trigger_and_wait(client: httpx.Client) -> tuple[float, float, int]:
+    """(seconds until a read saw ``success``, seconds until the workflow's recorded ``stopped_at``,
+    status reads made)."""
     started_wall = time.time()
     started = time.perf_counter()
     response = client.post("/project/gh/bench/hello/pipeline", json={"branch": "main"})
     response.raise_for_status()
     pipeline_id = response.json()["id"]
     deadline = started + RUN_TIMEOUT_S
+    reads = 0
     while time.perf_counter() < deadline:
+        reads += 1
         items = client.get(f"/pipeline/{pipeline_id}/workflow").json()["items"]
         if items and items[0]["status"] not in ("running", "on_hold", "failing"):
             seen = time.perf_counter() - started
@@ -130,9 +140,18 @@ def trigger_and_wait(client: httpx.Client) -> tuple[float, float]:
             if workflow["status"] != "success":
                 raise RuntimeError(f"workflow ended {workflow['status']}")
             stopped = datetime.fromisoformat(workflow["stopped_at"].replace("Z", "+00:00")).timestamp()
-            return seen, stopped - started_wall
+            return seen, stopped - started_wall, reads
         time.sleep(POLL_S)
     raise RuntimeError(f"pipeline {pipeline_id} did not finish in {RUN_TIMEOUT_S} s")
+
+
+def status_read_cpu_ms(client: httpx.Client, pid: int, reads: int = 100) -> float:
+    """Server CPU per ``GET /pipeline/{id}/workflow`` (to tell the polling's share from the pipeline's)."""
+    pipeline_id = client.get("/project/gh/bench/hello/pipeline").json()["items"][0]["id"]
+    before_s = tree_cpu_s(pid)
+    for _ in range(reads):
+        client.get(f"/pipeline/{pipeline_id}/workflow").raise_for_status()
+    return (tree_cpu_s(pid) - before_s) / reads * 1000
 
 
 def spawn_bash_s() -> float:
@@ -166,6 +185,20 @@ def tree_rss_mb(pid: int) -> float:
         except FileNotFoundError:
             continue
     return total_kb / 1024
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its descendants (children that exited are not counted:
+    the server's runner child lives as long as the server; a step's bash is counted in its runner's
+    cutime once reaped)."""
+    total_ticks = 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total_ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def descendants(pid: int) -> list[int]:
