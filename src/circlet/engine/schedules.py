@@ -81,14 +81,14 @@ async def update_schedule(
     tx: AsyncSession, user: User, schedule_id: str, changes: ScheduleChanges, *, now: datetime | None = None
 ) -> Schedule:
     """Change the given fields; the caller becomes the schedule's actor (as on CircleCI)."""
-    await schedule_for(tx, user, schedule_id)
+    current = await schedule_for(tx, user, schedule_id)
     values: dict[str, Any] = {"actor_id": user.id}
     if changes.name is not None:
         values["name"] = _name(changes.name)
     if changes.description_given:
         values["description"] = changes.description
     if changes.timetable is not None:
-        values["timetable"] = timetable_json(parse_timetable(changes.timetable))
+        values["timetable"] = timetable_json(parse_timetable(_merged(current, changes.timetable)))
     if changes.attribution_actor is not None:
         values["attribution_actor"] = _attribution(changes.attribution_actor)
     if changes.parameters is not None:
@@ -122,6 +122,18 @@ def schedule_actor(schedule: Schedule) -> User:
     if schedule.attribution_actor is AttributionActor.CURRENT and schedule.actor_id and schedule.actor_login:
         return User(id=schedule.actor_id, login=schedule.actor_login, name=schedule.actor_name or "")
     return SYSTEM_ACTOR
+
+
+def _merged(schedule: Schedule, given: Any) -> Any:
+    """A PATCH's timetable over the current one: keys given replace, the others stay (choosing
+    days-of-week drops days-of-month and the other way round)."""
+    if not isinstance(given, Mapping):
+        return given
+    merged = timetable_json(schedule.timetable)
+    for days, other in (("days-of-week", "days-of-month"), ("days-of-month", "days-of-week")):
+        if days in given:
+            merged.pop(other, None)
+    return {**merged, **given}
 
 
 def _name(name: str) -> str:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from circlet.engine import secrets
+from circlet.settings import Settings
+from circlet.store.db import Store
 
 
 @dataclass
@@ -70,3 +74,23 @@ def receiver() -> Iterator[Receiver]:
     yield state
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+async def second_server_store(store: Store, settings: Settings) -> AsyncIterator[Store]:
+    """The store of a second API server on the same database.
+
+    On PostgreSQL, a separate engine and connection pool, as another process would have. A fleet of
+    servers needs PostgreSQL; SQLite serves one server, so there the "second server" shares the app's
+    store and concurrent passes interleave on its connection (two SQLite connections would only measure
+    SQLite's busy-wait fairness).
+    """
+    if store.is_sqlite:
+        yield store
+        return
+    other = Store.from_url(settings.resolved_database_url())
+    secrets.bind_box(other.engine.sync_engine, secrets.SecretBox(secrets.load_key("", settings.data_dir)))
+    try:
+        yield other
+    finally:
+        await other.close()

@@ -110,6 +110,19 @@ async def test_schedule_crud(
     assert body["description"] == "every day at 03:00 UTC"  # untouched by the PATCH
     assert body["updated-at"] >= schedule["updated-at"]
 
+    monthly = await client.patch(
+        f"{V2}/schedule/{schedule['id']}",
+        headers=account.headers,
+        json={"timetable": {"days-of-month": [1, 15]}},
+    )
+    assert monthly.status_code == 200, monthly.text
+    assert monthly.json()["timetable"] == {
+        "per-hour": 2,
+        "hours-of-day": [3],
+        "days-of-month": [1, 15],
+        "months": schedule["timetable"]["months"],
+    }
+
     deleted = await client.delete(f"{V2}/schedule/{schedule['id']}", headers=account.headers)
     assert deleted.status_code == 200
     assert "message" in deleted.json()
@@ -252,7 +265,7 @@ async def test_two_servers_firing_at_once_create_one_pipeline(
     make_repo: MakeRepo,
     make_project: MakeProject,
     store: Store,
-    settings: Settings,
+    second_server_store: Store,
     tmp_path: Path,
 ) -> None:
     account = await make_user()
@@ -262,18 +275,11 @@ async def test_two_servers_firing_at_once_create_one_pipeline(
             f"{V2}/project/gh/acme/app/schedule", headers=account.headers, json=schedule_body(name=f"s{n}")
         )
         assert response.status_code == 201
-    other = Store.from_url(settings.resolved_database_url())
-    from circlet.engine import secrets
-
-    secrets.bind_box(other.engine.sync_engine, secrets.SecretBox(secrets.load_key("", settings.data_dir)))
-    try:
-        servers = [
-            ScheduleFirer(store=store, mirrors_dir=tmp_path / "m1"),
-            ScheduleFirer(store=other, mirrors_dir=tmp_path / "m2"),
-        ]
-        results = await asyncio.gather(*(s.run_once(at(20, 3, 0, 5)) for s in servers))
-    finally:
-        await other.close()
+    servers = [
+        ScheduleFirer(store=store, mirrors_dir=tmp_path / "m1"),
+        ScheduleFirer(store=second_server_store, mirrors_dir=tmp_path / "m2"),
+    ]
+    results = await asyncio.gather(*(s.run_once(at(20, 3, 0, 5)) for s in servers))
     assert sum(len(r) for r in results) == 3
     async with store.transaction() as tx:
         count = await tx.scalar(select(func.count()).select_from(PipelineRow))

@@ -324,6 +324,7 @@ async def test_two_senders_never_send_an_event_twice(
     receiver: Receiver,
     settings: Settings,
     store: Store,
+    second_server_store: Store,
 ) -> None:
     import uuid
 
@@ -349,16 +350,13 @@ async def test_two_senders_never_send_an_event_twice(
                 payload={"n": n},
                 now=later,
             )
-    other = Store.from_url(settings.resolved_database_url())
-    secrets.bind_box(other.engine.sync_engine, secrets.SecretBox(secrets.load_key("", settings.data_dir)))
-    senders = [WebhookSender.create(s, settings.public_url()) for s in (store, other)]
+    senders = [WebhookSender.create(s, settings.public_url()) for s in (store, second_server_store)]
     try:
         for _ in range(3):
             await asyncio.gather(*(s.run_once(lambda: later) for s in senders))
     finally:
         for sender in senders:
             await sender.close()
-        await other.close()
     numbers = sorted(r.json["n"] for r in receiver.received)
     assert numbers == list(range(60))
     assert {r.status for r in await _deliveries(store)} == {"delivered"}
