@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from circlet.compiler.emit import Unshared, emit
+
 try:
     _BaseDumper: type = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - no libyaml
@@ -80,15 +82,6 @@ class _Dumper(_BaseDumper):  # type: ignore[misc]
         return tag
 
 
-class Unshared(dict[Any, Any]):
-    """A map whose objects the dumper writes out wherever they occur, never as ``&id``/``*id`` aliases.
-
-    Expanded jobs share unchanged parts with each other; what they print must not depend on that.
-    """
-
-    __slots__ = ()
-
-
 _IMPLICIT_TAGS: dict[
     str, str
 ] = {}  #: plain scalar -> the tag it resolves to (the dumper's resolver is fixed)
@@ -106,6 +99,10 @@ _Dumper.add_representer(str, _represent_str)
 
 def dump(data: Any) -> str:
     """YAML text of plain data, keys in insertion order."""
+    if type(data) is dict and data:
+        fast = emit(data)
+        if fast is not None:
+            return fast
     text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 16)
     return text
 
