@@ -25,6 +25,7 @@ from circlet.store import projects as project_store
 from circlet.store import tasks as task_store
 from circlet.store import workflows as workflow_store
 from circlet.store._types import utcnow
+from circlet.store.cancels import lock_tasks, retrying_deadlocks
 from circlet.store.workflows import FINAL_WORKFLOW_STATUSES
 from circlet.types import WorkflowId
 
@@ -75,14 +76,23 @@ async def cancel_workflow(tx: AsyncSession, user: User, workflow_id: str) -> Non
         Conflict: the workflow already finished otherwise (or kept changing under us).
     """
     workflow = await access.workflow_for(tx, user, workflow_id)
-    if workflow.status is WorkflowStatus.CANCELED:
-        return
-    if workflow.status in FINAL_WORKFLOW_STATUSES:
-        raise Conflict(f"Workflow {workflow.name} already finished ({workflow.status}).")
-    for job in await job_store.list_workflow_jobs(tx, workflow.id):
-        if job.status in ACTIVE_JOB_STATUSES:
+
+    async def cancel() -> None:
+        current = await workflow_store.get_workflow(tx, workflow.id)
+        if current.status is WorkflowStatus.CANCELED:
+            return
+        if current.status in FINAL_WORKFLOW_STATUSES:
+            raise Conflict(f"Workflow {current.name} already finished ({current.status}).")
+        active = [
+            j for j in await job_store.list_workflow_jobs(tx, workflow.id) if j.status in ACTIVE_JOB_STATUSES
+        ]
+        # every task before any job row: runners lock a task, then its job (see cancel_job_now)
+        await lock_tasks(tx, [j.id for j in active])
+        for job in active:
             await cancel_job_now(tx, job, canceled_by=user.id)
-    await _mark_workflow_canceled(tx, workflow, canceled_by=user.id)
+        await _mark_workflow_canceled(tx, current, canceled_by=user.id)
+
+    await retrying_deadlocks(tx, cancel)
 
 
 async def _mark_workflow_canceled(tx: AsyncSession, workflow: Workflow, *, canceled_by: str) -> None:
@@ -115,14 +125,16 @@ async def cancel_job(tx: AsyncSession, user: User, job_id: str) -> None:
         Conflict: the job already finished otherwise.
     """
     job = await access.job_for(tx, user, job_id)
-    if job.status is JobStatus.CANCELED:
-        return
-    if not await cancel_job_now(tx, job, canceled_by=user.id):
-        current = await job_store.get_job(tx, job.id)
-        if current.status is not JobStatus.CANCELED:
-            raise Conflict(f"Job {job.name} already finished ({current.status}).")
-        return
-    await advance_workflow(tx, job.workflow_id)
+
+    async def cancel() -> None:
+        if not await cancel_job_now(tx, job, canceled_by=user.id):
+            current = await job_store.get_job(tx, job.id)
+            if current.status is not JobStatus.CANCELED:
+                raise Conflict(f"Job {job.name} already finished ({current.status}).")
+            return
+        await advance_workflow(tx, job.workflow_id)
+
+    await retrying_deadlocks(tx, cancel)
 
 
 async def cancel_job_now(tx: AsyncSession, job: Job, *, canceled_by: str | None) -> bool:
@@ -130,7 +142,12 @@ async def cancel_job_now(tx: AsyncSession, job: Job, *, canceled_by: str | None)
 
     Queued tasks are canceled so no runner claims them; running tasks get ``cancel_requested``, which
     their runner sees in its next heartbeat answer (it then kills the step's process group).
+
+    Lock order: the job's tasks, then the job, as a runner's claim (task, then ``mark_job_running``) and
+    finish (task, then ``settle_job``) take them; the other order deadlocks with a concurrent claim on
+    PostgreSQL. Callers run this inside :func:`retrying_deadlocks` for the rarer cycles that remain.
     """
+    await lock_tasks(tx, [job.id])
     try:
         await job_store.set_job_status(
             tx, job.id, expected=ACTIVE_JOB_STATUSES, new=JobStatus.CANCELED, canceled_by=canceled_by

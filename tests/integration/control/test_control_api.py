@@ -128,9 +128,9 @@ async def test_approval_releases_the_workflow_once(
     assert jobs["deploy"]["status"] == "success"
 
     # a workflow waiting on an approval can be canceled; the approval is then refused
-    second = await _trigger(client, account.headers)
+    other_pipeline = await _trigger(client, account.headers)
     held = await _workflow(
-        client, account.headers, second, lambda b: b["items"] and b["items"][0]["status"] == "on_hold"
+        client, account.headers, other_pipeline, lambda b: b["items"] and b["items"][0]["status"] == "on_hold"
     )
     hold = (await _jobs(client, account.headers, held["id"]))["hold"]
     assert (
