@@ -8,7 +8,7 @@ import typer
 from sqlalchemy import Engine
 
 from circlet.cli.common import DataDir, in_transaction, make_settings
-from circlet.engine import Tx, push, secrets
+from circlet.engine import Tx
 
 
 def push_secret(
@@ -21,6 +21,8 @@ def push_secret(
     The secret is printed once, as the last line: give it to the git host's webhook settings
     (GitHub/Gitea/Forgejo "Secret", GitLab "Secret token") with the URL shown.
     """
+    from circlet.engine import push, secrets
+
     settings = make_settings(data_dir)
     box = secrets.SecretBox(secrets.load_key(settings.secret_key, settings.data_dir))
 

@@ -25,7 +25,6 @@ import yaml
 from rich.console import Console
 from rich.live import Live
 
-from circlet.api.app import create_app
 from circlet.cli.local_snapshot import Snapshot, SnapshotError, snapshot
 from circlet.cli.local_view import JobState, WorkflowState, render, summary, tail_of
 from circlet.engine import accounts, projects
@@ -126,6 +125,8 @@ async def _run(
         base_url="",
     )
     data.mkdir(parents=True, exist_ok=True)
+    from circlet.api.app import create_app  # the server stack loads only when running
+
     app = create_app(settings)
     server = _QuietServer(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
     serving = asyncio.create_task(server.serve(sockets=[sock]))

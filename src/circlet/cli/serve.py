@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from circlet.api.app import create_app
 from circlet.cli.common import DataDir, make_settings
 from circlet.settings import Settings
 
@@ -35,6 +34,8 @@ def serve(
 
 
 async def _serve(settings: Settings, *, runners: int, demo: bool) -> None:
+    from circlet.api.app import create_app  # the server stack loads only when serving
+
     app = create_app(settings)
     config = uvicorn.Config(
         app,
