@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from circlet.compiler import expressions
@@ -18,6 +19,7 @@ _REFERENCE = re.compile(r"(?<!\\)<<(?![<#^/])\s*([^\n<>]*?)\s*>>")
 _SECTION = re.compile(r"(?<!\\)<<([#^])\s*([A-Za-z][\w.-]*)\s*>>(.*?)<</\s*\2\s*>>", re.DOTALL)
 _SIMPLE_NAME = re.compile(r"^[A-Za-z][\w-]*(?:\.[A-Za-z0-9_][\w-]*)*$")
 MAX_SECTION_PASSES = 50
+TEMPLATE_CACHE_SIZE = 8192  #: strings whose references are remembered
 
 
 class MissingReference(Exception):
@@ -157,16 +159,32 @@ def substitute(value: Any, scope: Scope) -> Any:
 def substitute_text(text: str, scope: Scope) -> Any:
     """Substitute one string. A string that is exactly one reference takes the value's own type."""
     text = _sections(text, scope)
+    whole, pieces = _template(text)
+    if whole is not None:
+        found, value = _resolve(whole, scope)
+        return value if found else text
+    out = [pieces[0]]
+    for index in range(1, len(pieces), 3):
+        found, value = _resolve(pieces[index], scope)
+        out.append(render(value) if found else pieces[index + 1])
+        out.append(pieces[index + 2])
+    return "".join(out)
+
+
+@lru_cache(maxsize=TEMPLATE_CACHE_SIZE)
+def _template(text: str) -> tuple[str | None, tuple[str, ...]]:
+    """A string's references, found once: (the content of a string that is one whole reference, or
+    None; then the text between references, each reference's content and its written form, in turn)."""
     whole = _REFERENCE.fullmatch(text)
     if whole is not None:
-        found, value = _resolve(whole.group(1), scope)
-        return value if found else text
-
-    def replace(match: re.Match[str]) -> str:
-        found, value = _resolve(match.group(1), scope)
-        return render(value) if found else match.group(0)
-
-    return _REFERENCE.sub(replace, text)
+        return whole.group(1), ()
+    pieces: list[str] = []
+    start = 0
+    for match in _REFERENCE.finditer(text):
+        pieces += (text[start : match.start()], match.group(1), match.group(0))
+        start = match.end()
+    pieces.append(text[start:])
+    return None, tuple(pieces)
 
 
 def _sections(text: str, scope: Scope) -> str:
