@@ -82,6 +82,7 @@ class JobRunRow(Base):
     __table_args__ = (
         Index("ix_insights_job_runs_name", "project_id", "workflow_name", "started_at"),
         Index("ix_insights_job_runs_branch", "project_id", "workflow_name", "branch", "started_at"),
+        Index("ix_insights_job_runs_job", "project_id", "workflow_name", "job_name", "started_at"),
     )
     id: Mapped[str] = mapped_column(ID, primary_key=True)  #: the job id
     project_id: Mapped[str] = mapped_column(_project_fk())

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 16:43:17.271674
+Create Date: 2026-11-28 17:40:29.784899
 """
 
 from collections.abc import Sequence
@@ -140,6 +140,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_tokens_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "caches",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("key", sa.String(length=1024), nullable=False),
+        sa.Column("archive_format", sa.String(length=20), nullable=False),
+        sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("job_id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("project_id", "key", name="uq_caches_project_key"),
+    )
+    with op.batch_alter_table("caches", schema=None) as batch_op:
+        batch_op.create_index("ix_caches_expiry", ["project_id", "expires_at"], unique=False)
+
+    op.create_table(
         "checkout_keys",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("project_id", sa.String(length=36), nullable=False),
@@ -255,6 +272,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_insights_job_runs_branch",
             ["project_id", "workflow_name", "branch", "started_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_insights_job_runs_job",
+            ["project_id", "workflow_name", "job_name", "started_at"],
             unique=False,
         )
         batch_op.create_index(
@@ -562,6 +584,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_jobs_workflow_id"), ["workflow_id"], unique=False)
 
     op.create_table(
+        "artifacts",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("job_id", sa.String(length=36), nullable=False),
+        sa.Column("node_index", sa.Integer(), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("job_id", "node_index", "path", name="uq_artifacts_path"),
+    )
+    op.create_table(
         "tasks",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("job_id", sa.String(length=36), nullable=False),
@@ -583,6 +617,24 @@ def upgrade() -> None:
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index("ix_tasks_claim", ["status", "resource_class", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_lease_expires_at"), ["lease_expires_at"], unique=False)
+
+    op.create_table(
+        "workspace_layers",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("workflow_id", sa.String(length=36), nullable=False),
+        sa.Column("job_id", sa.String(length=36), nullable=False),
+        sa.Column("job_name", sa.String(length=250), nullable=False),
+        sa.Column("node_index", sa.Integer(), nullable=False),
+        sa.Column("step_index", sa.Integer(), nullable=False),
+        sa.Column("archive_format", sa.String(length=20), nullable=False),
+        sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("job_id", "node_index", "step_index", name="uq_workspace_layers_step"),
+    )
+    with op.batch_alter_table("workspace_layers", schema=None) as batch_op:
+        batch_op.create_index("ix_workspace_layers_workflow", ["workflow_id"], unique=False)
 
     op.create_table(
         "steps",
@@ -608,53 +660,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_steps_job_id"), ["job_id"], unique=False)
 
     op.create_table(
-        "caches",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("project_id", sa.String(length=36), nullable=False),
-        sa.Column("key", sa.String(length=1024), nullable=False),
-        sa.Column("archive_format", sa.String(length=20), nullable=False),
-        sa.Column("size_bytes", sa.BigInteger(), nullable=False),
-        sa.Column("job_id", sa.String(length=36), nullable=False),
-        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("project_id", "key", name="uq_caches_project_key"),
-    )
-    with op.batch_alter_table("caches", schema=None) as batch_op:
-        batch_op.create_index("ix_caches_expiry", ["project_id", "expires_at"], unique=False)
-
-    op.create_table(
-        "artifacts",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("job_id", sa.String(length=36), nullable=False),
-        sa.Column("node_index", sa.Integer(), nullable=False),
-        sa.Column("path", sa.Text(), nullable=False),
-        sa.Column("size_bytes", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("job_id", "node_index", "path", name="uq_artifacts_path"),
-    )
-    op.create_table(
-        "workspace_layers",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("workflow_id", sa.String(length=36), nullable=False),
-        sa.Column("job_id", sa.String(length=36), nullable=False),
-        sa.Column("job_name", sa.String(length=250), nullable=False),
-        sa.Column("node_index", sa.Integer(), nullable=False),
-        sa.Column("step_index", sa.Integer(), nullable=False),
-        sa.Column("archive_format", sa.String(length=20), nullable=False),
-        sa.Column("size_bytes", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("job_id", "node_index", "step_index", name="uq_workspace_layers_step"),
-    )
-    with op.batch_alter_table("workspace_layers", schema=None) as batch_op:
-        batch_op.create_index("ix_workspace_layers_workflow", ["workflow_id"], unique=False)
-
-    op.create_table(
         "test_uploads",
         sa.Column("task_id", sa.String(length=36), nullable=False),
         sa.Column("step_index", sa.Integer(), nullable=False),
@@ -670,24 +675,20 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table("test_uploads")
-    with op.batch_alter_table("workspace_layers", schema=None) as batch_op:
-        batch_op.drop_index("ix_workspace_layers_workflow")
-
-    op.drop_table("workspace_layers")
-    op.drop_table("artifacts")
-    with op.batch_alter_table("caches", schema=None) as batch_op:
-        batch_op.drop_index("ix_caches_expiry")
-
-    op.drop_table("caches")
     with op.batch_alter_table("steps", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_steps_job_id"))
 
     op.drop_table("steps")
+    with op.batch_alter_table("workspace_layers", schema=None) as batch_op:
+        batch_op.drop_index("ix_workspace_layers_workflow")
+
+    op.drop_table("workspace_layers")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tasks_lease_expires_at"))
         batch_op.drop_index("ix_tasks_claim")
 
     op.drop_table("tasks")
+    op.drop_table("artifacts")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_jobs_workflow_id"))
         batch_op.drop_index(batch_op.f("ix_jobs_pipeline_id"))
@@ -734,6 +735,7 @@ def downgrade() -> None:
     op.drop_table("insights_workflow_days")
     with op.batch_alter_table("insights_job_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_insights_job_runs_name")
+        batch_op.drop_index("ix_insights_job_runs_job")
         batch_op.drop_index("ix_insights_job_runs_branch")
 
     op.drop_table("insights_job_runs")
@@ -752,6 +754,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_checkout_keys_project_id"))
 
     op.drop_table("checkout_keys")
+    with op.batch_alter_table("caches", schema=None) as batch_op:
+        batch_op.drop_index("ix_caches_expiry")
+
+    op.drop_table("caches")
     with op.batch_alter_table("tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tokens_user_id"))
 
