@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -87,7 +88,10 @@ def _construct_tagged(value: str, tag: str) -> Any:
     if short in ("int", "float"):
         resolved = resolve_plain(value)
         if isinstance(resolved, int | float) and not isinstance(resolved, bool):
-            return int(resolved) if short == "int" else float(resolved)
+            if short == "float":
+                return float(resolved)
+            if math.isfinite(resolved):
+                return int(resolved)
     raise TagError(tag)
 
 

@@ -85,3 +85,9 @@ def test_bad_yaml_raises_config_invalid_with_a_location(text):
 def test_huge_input_is_refused():
     with pytest.raises(ConfigInvalid, match="larger than"):
         load_document("a: " + "x" * 5_000_000)
+
+
+@pytest.mark.parametrize("text", ["!!int .inf", "!!int -.inf", "!!int .NaN", "a: !!int .nan"])
+def test_an_int_tag_on_infinity_or_nan_is_a_problem_not_a_crash(text):
+    with pytest.raises(ConfigInvalid, match="unsupported YAML tag"):
+        load_document(text)
