@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -37,14 +38,63 @@ def _admin_pg_url() -> str | None:
     return os.environ.get(PG_ENV) or None
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database for this test."""
+@pytest.fixture(scope="session")
+def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated once per test session. It is only ever copied, never used: every test gets
+    its own copy, so no test sees another's rows, and none pays for running every migration."""
     base = _admin_pg_url()
     if base is None:
-        yield f"sqlite:///{tmp_path / 'circlet.db'}"
+        path = tmp_path_factory.mktemp("template") / "circlet.db"
+        _migrate(f"sqlite:///{path}")
+        yield str(path)
+        return
+    name = f"circlet_tmpl_{uuid.uuid4().hex[:12]}"
+    _pg_admin(base, f'CREATE DATABASE "{name}"')
+    try:
+        _migrate(base.rsplit("/", 1)[0] + f"/{name}")
+        yield name
+    finally:
+        _pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrate(url: str) -> None:
+    from circlet.settings import to_async_url
+
+    async def _run() -> None:
+        store = Store.from_url(to_async_url(url))
+        try:
+            await store.migrate()
+        finally:
+            await store.close()
+
+    asyncio.run(_run())
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, _migrated_template: str) -> Iterator[str]:
+    """A fresh database for this test, already migrated to head (a copy of the session's template)."""
+    base = _admin_pg_url()
+    if base is None:
+        path = tmp_path / "circlet.db"
+        shutil.copyfile(_migrated_template, path)
+        yield f"sqlite:///{path}"
         return
     name = f"circlet_t_{uuid.uuid4().hex[:12]}"
+    _pg_admin(base, f'CREATE DATABASE "{name}" TEMPLATE "{_migrated_template}"')
+    try:
+        yield base.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        _pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database (no tables) for tests of the migrations themselves."""
+    base = _admin_pg_url()
+    if base is None:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"circlet_e_{uuid.uuid4().hex[:12]}"
     _pg_admin(base, f'CREATE DATABASE "{name}"')
     try:
         yield base.rsplit("/", 1)[0] + f"/{name}"

@@ -18,8 +18,8 @@ def _diff(connection: Connection) -> list[Any]:
     return list(compare_metadata(context, metadata))
 
 
-async def test_upgrade_head_matches_the_tables(database_url: str) -> None:
-    store = Store.from_url(to_async_url(database_url))
+async def test_upgrade_head_matches_the_tables(empty_database_url: str) -> None:
+    store = Store.from_url(to_async_url(empty_database_url))
     try:
         await store.migrate()
         async with store.engine.connect() as conn:
@@ -29,8 +29,8 @@ async def test_upgrade_head_matches_the_tables(database_url: str) -> None:
     assert differences == []
 
 
-async def test_migrate_twice_is_a_no_op(database_url: str) -> None:
-    store = Store.from_url(to_async_url(database_url))
+async def test_migrate_twice_is_a_no_op(empty_database_url: str) -> None:
+    store = Store.from_url(to_async_url(empty_database_url))
     try:
         await store.migrate()
         await store.migrate()
