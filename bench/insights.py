@@ -60,9 +60,9 @@ GROUP BY j.name
 """
 
 
-async def _database_url(db: str, fresh: bool) -> str:
+async def _database_url(db: str, fresh: bool, data: Path) -> str:
     if db == "sqlite":
-        path = DATA / "insights.db"
+        path = data / "insights.db"
         if fresh and path.exists():
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -121,10 +121,11 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=100_000, help="workflow runs (about 10 job runs each)")
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--fresh", action="store_true", help="drop and re-seed the bench database")
+    parser.add_argument("--data", type=Path, default=DATA, help="where the SQLite bench database is kept")
     args = parser.parse_args()
-    DATA.mkdir(parents=True, exist_ok=True)
-    url = await _database_url(args.db, args.fresh)
-    app = create_app(Settings(data_dir=DATA / "data", database_url=url))
+    args.data.mkdir(parents=True, exist_ok=True)
+    url = await _database_url(args.db, args.fresh, args.data)
+    app = create_app(Settings(data_dir=args.data / "data", database_url=url))
     async with app.router.lifespan_context(app):
         store: Store = app.state.store
         project_id, token = await _ensure_history(store, args.runs)

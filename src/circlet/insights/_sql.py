@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import LargeBinary, Table, cast, func
+from sqlalchemy import LargeBinary, Table, and_, bindparam, cast, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+
+from circlet.insights.durations import compact
 
 CHUNK = 500  # rows per executemany; keeps parameter lists small on both drivers
 
@@ -40,8 +42,10 @@ async def add_to_rollup(
 ) -> None:
     """Insert each row, or add it to the existing row with the same ``keys``.
 
-    ``sums`` are added, ``first_at``/``last_at`` keep the min/max, ``durations`` (packed bytes) appends.
-    The whole merge happens in the database, so concurrent finishers cannot lose an update.
+    ``sums`` are added, ``first_at``/``last_at`` keep the min/max, ``durations`` (a packed histogram)
+    appends. The whole merge happens in the database, so concurrent finishers cannot lose an update.
+    The upsert leaves the rows locked by this transaction, so their histograms are then compacted
+    (each duration once) in place.
     """
     if not rows:
         return
@@ -53,7 +57,23 @@ async def add_to_rollup(
     merged["durations"] = cast(table.c.durations.op("||")(new.durations), LargeBinary)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=merged)
     for start in range(0, len(rows), CHUNK):
-        await tx.execute(stmt, list(rows[start : start + CHUNK]))
+        chunk = list(rows[start : start + CHUNK])
+        await tx.execute(stmt, chunk)
+        await _compact(tx, table, keys, chunk)
+
+
+async def _compact(tx: AsyncSession, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    key_cols = [table.c[k] for k in keys]
+    wanted = [tuple(row[k] for k in keys) for row in rows]
+    query = select(*key_cols, table.c.durations).where(tuple_(*key_cols).in_(wanted))
+    changed = []
+    for *key, blob in (await tx.execute(query)).all():
+        packed = compact(blob)
+        if len(packed) < len(blob):
+            changed.append({f"k_{k}": v for k, v in zip(keys, key, strict=True)} | {"packed": packed})
+    if changed:
+        where = and_(*[table.c[k] == bindparam(f"k_{k}") for k in keys])
+        await tx.execute(update(table).where(where).values(durations=bindparam("packed")), changed)
 
 
 async def insert_new(tx: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> set[str]:

@@ -1,4 +1,9 @@
-"""Exact duration statistics from packed int32 arrays (numpy does the selection, not a sort in Python).
+"""Exact duration statistics from histograms of whole-second durations.
+
+A rollup row keeps its successful runs' durations as a histogram: packed little-endian int32 pairs
+``(duration_s, count)``. Because durations are whole seconds, merging the histograms of a window gives
+the same nearest-rank percentiles, min, max, sum and population standard deviation (from count, sum and
+sum of squares, in exact integers) as reading every run.
 
 Percentiles are nearest-rank: the p-th percentile is the smallest recorded duration such that at least
 p % of the runs took at most that long, so it is always a real run's duration, exact at any scale.
@@ -7,6 +12,7 @@ p % of the runs took at most that long, so it is always a real run's duration, e
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,6 +28,97 @@ def pack(durations_s: Iterable[int]) -> bytes:
 
 def unpack(blobs: Iterable[bytes]) -> npt.NDArray[np.int64]:
     return np.frombuffer(b"".join(blobs), dtype=DTYPE).astype(np.int64)
+
+
+def pack_histogram(durations_s: Iterable[int]) -> bytes:
+    """A histogram of whole-second durations: ``(duration, count)`` int32 pairs, by duration."""
+    counted = sorted(Counter(durations_s).items())
+    return np.asarray(counted, dtype=DTYPE).reshape(-1).tobytes()
+
+
+def compact(blob: bytes) -> bytes:
+    """The same histogram with each duration once (appended histograms may repeat durations)."""
+    pairs = np.frombuffer(blob, dtype=DTYPE).reshape(-1, 2)
+    values, inverse = np.unique(pairs[:, 0], return_inverse=True)
+    if len(values) == len(pairs) and bool(np.all(pairs[1:, 0] > pairs[:-1, 0])):
+        return blob
+    counts = np.zeros(len(values), dtype=np.int64)
+    np.add.at(counts, inverse.reshape(-1), pairs[:, 1].astype(np.int64))
+    return np.column_stack([values, counts]).astype(DTYPE).tobytes()
+
+
+def histogram_stats(blobs: Iterable[bytes], extra: Iterable[int] = ()) -> DurationStats:
+    """Exact statistics of the runs in histograms ``blobs`` plus single durations ``extra``."""
+    packed = np.frombuffer(b"".join(blobs), dtype=DTYPE)
+    singles_list = list(extra)
+    if len(packed) // 2 + len(singles_list) < SMALL:
+        flat = packed.tolist()
+        return _small_histogram_stats(
+            [*zip(flat[::2], flat[1::2], strict=True), *((v, 1) for v in singles_list)]
+        )
+    pairs = packed.reshape(-1, 2).astype(np.int64)
+    singles = np.asarray(singles_list, dtype=np.int64)
+    values = np.concatenate([pairs[:, 0], singles])
+    counts = np.concatenate([pairs[:, 1], np.ones(len(singles), dtype=np.int64)])
+    if len(values) == 0:
+        return DurationStats.empty()
+    order = np.argsort(values, kind="stable")
+    values, counts = values[order], counts[order]
+    running = np.cumsum(counts)
+    count = int(running[-1])
+    if count == 0:
+        return DurationStats.empty()
+    total = int((values * counts).sum())
+    squares = _sum_of_squares(values, counts, count)
+    median_at, p95_at = rank_index(count, 50), rank_index(count, 95)
+    at = np.searchsorted(running, [median_at + 1, p95_at + 1], side="left")
+    return DurationStats(
+        count=count,
+        min=int(values[0]),
+        max=int(values[-1]),
+        mean=math.floor(total / count + 0.5),
+        median=int(values[at[0]]),
+        p95=int(values[at[1]]),
+        total=total,
+        standard_deviation=math.sqrt(max(0, count * squares - total * total) / (count * count)),
+    )
+
+
+def _small_histogram_stats(pairs: list[tuple[int, int]]) -> DurationStats:
+    """Plain Python for a few hundred pairs (numpy's per-call overhead dominates there)."""
+    pairs.sort()
+    count = sum(c for _, c in pairs)
+    if count == 0:
+        return DurationStats.empty()
+    total = sum(v * c for v, c in pairs)
+    squares = sum(v * v * c for v, c in pairs)
+    median_at, p95_at = rank_index(count, 50), rank_index(count, 95)
+    median = p95 = pairs[-1][0]
+    seen, found_median = 0, False
+    for value, c in pairs:
+        seen += c
+        if not found_median and seen > median_at:
+            median, found_median = value, True
+        if seen > p95_at:
+            p95 = value
+            break
+    return DurationStats(
+        count=count,
+        min=pairs[0][0],
+        max=pairs[-1][0],
+        mean=math.floor(total / count + 0.5),
+        median=median,
+        p95=p95,
+        total=total,
+        standard_deviation=math.sqrt(max(0, count * squares - total * total) / (count * count)),
+    )
+
+
+def _sum_of_squares(values: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], count: int) -> int:
+    """Exact: int64 when it cannot overflow (values under 2**20 s, fewer than 2**23 runs), else Python ints."""
+    if int(values[-1]) < 2**20 and count < 2**23:
+        return int(np.dot(values * values, counts))
+    return sum(int(v) * int(v) * int(c) for v, c in zip(values, counts, strict=True))
 
 
 def rank_index(count: int, percent: int) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.insights import _sql
-from circlet.insights.durations import pack, whole_seconds
+from circlet.insights.durations import pack_histogram, whole_seconds
 from circlet.insights.windows import day_of
 from circlet.model.statuses import JobStatus, WorkflowStatus
 from circlet.store.tables_insights import BranchStateRow, JobDayRow, JobRunRow, WorkflowDayRow, WorkflowRunRow
@@ -105,7 +105,11 @@ class _Bucket:
 
     def values(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in SUMS}
-        return out | {"first_at": self.first_at, "last_at": self.last_at, "durations": pack(self.durations)}
+        return out | {
+            "first_at": self.first_at,
+            "last_at": self.last_at,
+            "durations": pack_histogram(self.durations),
+        }
 
 
 def _table(row: type[Any]) -> Table:

@@ -6,9 +6,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
-
-from circlet.insights.durations import DurationStats, stats, unpack
+from circlet.insights.durations import DurationStats, histogram_stats
 from circlet.insights.recording import Outcome
 
 
@@ -104,9 +102,6 @@ class Tally:
         self.last_at = last_at if self.last_at is None else max(self.last_at, last_at)
 
     def metrics(self, days: float) -> RunMetrics:
-        values = unpack(self.blobs)
-        if self.raw_durations:
-            values = np.concatenate([values, np.asarray(self.raw_durations, dtype=np.int64)])
         counted = self.total_runs - self.canceled_runs
         return RunMetrics(
             total_runs=self.total_runs,
@@ -118,7 +113,7 @@ class Tally:
             mttr=math.floor(self.recovery_total_s / self.recoveries + 0.5) if self.recoveries else 0,
             total_recoveries=self.recoveries,
             total_duration_s=self.duration_total_s,
-            durations=stats(values),
+            durations=histogram_stats(self.blobs, self.raw_durations),
             first_at=self.first_at,
             last_at=self.last_at,
         )

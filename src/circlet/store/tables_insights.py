@@ -2,8 +2,9 @@
 
 Rollup rows are keyed by UTC day number (days since 1970-01-01). The branch ``"*"`` holds the sum over
 all branches (``*`` cannot appear in a git ref), so all-branch queries read one row per day.
-``durations`` is a packed little-endian int32 array of the whole-second durations of the bucket's
-successful runs, in arrival order; percentiles are computed exactly from it.
+``durations`` is a histogram of the whole-second durations of the bucket's successful runs: packed
+little-endian int32 ``(duration_s, count)`` pairs, each duration once; exact percentiles, sums and
+standard deviations are computed from the merged histograms of a window.
 """
 
 from __future__ import annotations

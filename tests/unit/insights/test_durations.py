@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import math
+import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from circlet.insights.durations import SMALL, pack, rank_index, stats, unpack, whole_seconds
+from circlet.insights.durations import (
+    SMALL,
+    compact,
+    histogram_stats,
+    pack,
+    pack_histogram,
+    rank_index,
+    stats,
+    unpack,
+    whole_seconds,
+)
 
 
 @pytest.mark.parametrize(
@@ -44,3 +56,16 @@ def test_empty() -> None:
 
 def test_whole_seconds_rounds_half_up() -> None:
     assert [whole_seconds(x) for x in (0.4, 0.5, 1.5, 2.5, -3.0)] == [0, 1, 2, 3, 0]
+
+
+@pytest.mark.parametrize("size", [1, 7, 300, 2_000])
+def test_merged_histograms_give_the_same_figures_as_every_duration(size: int) -> None:
+    rng = random.Random(size)
+    values = [rng.randint(0, 900) for _ in range(size)]
+    third = size // 3
+    blobs = [pack_histogram(values[:third]), compact(pack_histogram(values[third : 2 * third]) * 2)]
+    merged = histogram_stats(blobs, values[2 * third :])
+    every = values + values[third : 2 * third]
+    expected = stats(np.asarray(every, dtype=np.int64) if len(every) >= SMALL else every)
+    assert merged.standard_deviation == pytest.approx(expected.standard_deviation)
+    assert replace(merged, standard_deviation=0.0) == replace(expected, standard_deviation=0.0)
