@@ -360,3 +360,50 @@ async def test_two_senders_never_send_an_event_twice(
     numbers = sorted(r.json["n"] for r in receiver.received)
     assert numbers == list(range(60))
     assert {r.status for r in await _deliveries(store)} == {"delivered"}
+
+
+async def test_verify_tls_is_honoured(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+    tls_receiver: Receiver,
+    settings: Settings,
+    store: Store,
+) -> None:
+    import uuid
+
+    from circlet.model.hooks import WebhookEvent
+    from circlet.store import webhooks as webhook_store
+
+    account = await make_user()
+    await make_project(make_repo(CONFIG))
+    project_id = await _project_id(client, account.headers)
+    later = utcnow() + timedelta(minutes=1)
+    ids = {}
+    for verify in (True, False):
+        body = webhook_body(project_id, tls_receiver.url, name=f"verify={verify}", **{"verify-tls": verify})
+        hook = (await client.post(f"{V2}/webhook", headers=account.headers, json=body)).json()
+        ids[verify] = str(uuid.uuid4())
+        async with store.transaction() as tx:
+            await webhook_store.enqueue_delivery(
+                tx,
+                delivery_id=ids[verify],
+                webhook_id=hook["id"],
+                event_type=WebhookEvent.JOB_COMPLETED,
+                payload={"verify": verify},
+                now=later,
+            )
+    sender = WebhookSender.create(store, settings.public_url())
+    try:
+        await sender.run_once(lambda: later)
+    finally:
+        await sender.close()
+    rows = {row.id: row for row in await _deliveries(store)}
+    assert rows[ids[False]].status == "delivered"
+    assert rows[ids[True]].status == "pending"  # the self-signed certificate was refused
+    assert (
+        "certificate" in (rows[ids[True]].last_error or "").lower()
+        or "ssl" in (rows[ids[True]].last_error or "").lower()
+    )
+    assert [r.json for r in tls_receiver.received] == [{"verify": False}]
