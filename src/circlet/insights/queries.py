@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.insights.recording import ALL_BRANCHES, Outcome, outcome_of
 from circlet.insights.tally import Tally
-from circlet.insights.windows import Window
-from circlet.store.tables_insights import JobDayRow, JobRunRow, WorkflowDayRow, WorkflowRunRow
+from circlet.insights.windows import Window, split_weeks
+from circlet.store.tables_insights import (
+    JobDayRow,
+    JobHourRow,
+    JobRunRow,
+    JobWeekRow,
+    WorkflowDayRow,
+    WorkflowRunRow,
+)
 
 KeyOf = Callable[[Any], Hashable]
 
@@ -23,6 +30,7 @@ def _table(row: type[Any]) -> Table:
 
 WF_DAYS, WF_RUNS = _table(WorkflowDayRow), _table(WorkflowRunRow)
 JOB_DAYS, JOB_RUNS = _table(JobDayRow), _table(JobRunRow)
+JOB_HOURS, JOB_WEEKS = _table(JobHourRow), _table(JobWeekRow)
 COUNTS = ("total_runs", "successful_runs", "failed_runs", "canceled_runs", "duration_total_s")
 
 
@@ -43,15 +51,18 @@ async def workflow_tallies(
     workflow_name: str | None = None,
     per_branch: bool = False,
     durations: bool = True,
+    spans: bool = True,
 ) -> dict[Hashable, Tally]:
     """Tallies of workflow runs created in ``window``, grouped by ``key(project_id, name, branch)``.
 
     ``per_branch`` reads every real branch's rows (not the ``*`` sums) so ``key`` may split by branch.
+    ``durations=False`` skips the histograms and ``spans=False`` the first/last run times (not read).
     """
     days, edges = window.split()
     out: dict[Hashable, Tally] = {}
-    cols = [WF_DAYS.c.project_id, WF_DAYS.c.workflow_name, WF_DAYS.c.branch, WF_DAYS.c.first_at]
-    cols += [WF_DAYS.c.last_at, WF_DAYS.c.recoveries, WF_DAYS.c.recovery_total_s]
+    first_at, last_at = (WF_DAYS.c.first_at, WF_DAYS.c.last_at) if spans else (null(), null())
+    cols = [WF_DAYS.c.project_id, WF_DAYS.c.workflow_name, WF_DAYS.c.branch, first_at]
+    cols += [last_at, WF_DAYS.c.recoveries, WF_DAYS.c.recovery_total_s]
     cols += [WF_DAYS.c[c] for c in COUNTS] + ([WF_DAYS.c.durations] if durations else [])
     if len(days):
         query = select(*cols).where(
@@ -102,30 +113,46 @@ async def job_tallies(
     branch: str | None,
     job_name: str | None = None,
 ) -> dict[str, Tally]:
-    """Tallies of a workflow's job runs started in ``window``, by job name."""
+    """Tallies of a workflow's job runs started in ``window``, by job name: whole weeks from the weekly
+    rollups, the other whole days from the daily ones, the partial edge days from the raw rows."""
     days, edges = window.split()
     out: dict[str, Tally] = {}
-    if len(days):
-        query = select(
-            JOB_DAYS.c.job_name,
-            JOB_DAYS.c.first_at,
-            JOB_DAYS.c.last_at,
-            JOB_DAYS.c.durations,
-            *[JOB_DAYS.c[c] for c in COUNTS],
-        ).where(
-            JOB_DAYS.c.project_id == project_id,
-            JOB_DAYS.c.workflow_name == workflow_name,
-            JOB_DAYS.c.day >= days.start,
-            JOB_DAYS.c.day < days.stop,
-        )
-        query = _branch_filter(query, JOB_DAYS, branch, rollup=True)
-        if job_name is not None:
-            query = query.where(JOB_DAYS.c.job_name == job_name)
-        for row in (await tx.execute(query)).all():
-            out.setdefault(row[0], Tally()).add_rollup(tuple(row[4:9]), row[1], row[2], row[3])
+    weeks, loose_days = split_weeks(days)
+    if len(weeks):
+        query = _job_rollup_query(JOB_WEEKS, project_id, workflow_name, branch, job_name)
+        query = query.where(JOB_WEEKS.c.week >= weeks.start, JOB_WEEKS.c.week < weeks.stop)
+        await _add_job_rollups(tx, out, query)
+    if loose_days:
+        query = _job_rollup_query(JOB_DAYS, project_id, workflow_name, branch, job_name)
+        query = query.where(or_(*[JOB_DAYS.c.day.between(r.start, r.stop - 1) for r in loose_days if len(r)]))
+        await _add_job_rollups(tx, out, query)
     for start, end in edges:
         await _add_job_edge(tx, out, project_id, workflow_name, start, end, branch=branch, job_name=job_name)
     return out
+
+
+def _job_rollup_query(
+    table: Table, project_id: str, workflow_name: str, branch: str | None, job_name: str | None
+) -> Any:
+    query = select(
+        table.c.job_name,
+        table.c.first_at,
+        table.c.last_at,
+        table.c.durations,
+        *[table.c[c] for c in COUNTS],
+    ).where(
+        table.c.project_id == project_id,
+        table.c.workflow_name == workflow_name,
+        table.c.branch == (ALL_BRANCHES if branch is None else branch),
+    )
+    if job_name is not None:
+        query = query.where(table.c.job_name == job_name)
+    return query
+
+
+async def _add_job_rollups(tx: AsyncSession, out: dict[str, Tally], query: Any) -> None:
+    for row in (await tx.execute(query)).all():
+        out.setdefault(row[0], Tally()).add_rollup(tuple(row[4:9]), row[1], row[2], row[3])
 
 
 async def job_runs(

@@ -148,9 +148,12 @@ async def project_summary(
 ) -> ProjectSummary:
     """The project overall, per workflow and per workflow and branch (all branches), with trends."""
     days = window.days
-    cur = await workflow_tallies(tx, [project_id], window, branch=None, key=_by_name_branch, per_branch=True)
+    # no first/last run times in this answer, so they are not read
+    cur = await workflow_tallies(
+        tx, [project_id], window, branch=None, key=_by_name_branch, per_branch=True, spans=False
+    )
     prev = await workflow_tallies(
-        tx, [project_id], window.previous(), branch=None, key=_by_name_branch, per_branch=True
+        tx, [project_id], window.previous(), branch=None, key=_by_name_branch, per_branch=True, spans=False
     )
     cur_wf, prev_wf = _merge(cur, 0), _merge(prev, 0)
     project = Compared(
@@ -209,9 +212,11 @@ async def org_summary(
     tx: AsyncSession, project_ids: Sequence[str], window: Window
 ) -> tuple[Compared, dict[str, Compared]]:
     """The org overall and each project (by id), this window against the previous one."""
-    cur = await workflow_tallies(tx, project_ids, window, branch=None, key=_by_project, durations=False)
+    cur = await workflow_tallies(
+        tx, project_ids, window, branch=None, key=_by_project, durations=False, spans=False
+    )
     prev = await workflow_tallies(
-        tx, project_ids, window.previous(), branch=None, key=_by_project, durations=False
+        tx, project_ids, window.previous(), branch=None, key=_by_project, durations=False, spans=False
     )
     days = window.days
     per_project = {

@@ -18,9 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.insights import _sql
 from circlet.insights.durations import pack_histogram, whole_seconds
-from circlet.insights.windows import day_of
+from circlet.insights.windows import day_of, hour_of, week_of
 from circlet.model.statuses import JobStatus, WorkflowStatus
-from circlet.store.tables_insights import BranchStateRow, JobDayRow, JobRunRow, WorkflowDayRow, WorkflowRunRow
+from circlet.store.tables_insights import (
+    BranchStateRow,
+    JobDayRow,
+    JobHourRow,
+    JobRunRow,
+    JobWeekRow,
+    WorkflowDayRow,
+    WorkflowRunRow,
+)
 
 ALL_BRANCHES = "*"  #: the rollup branch that sums every branch (``*`` is not allowed in git refs)
 SUMS = ("total_runs", "successful_runs", "failed_runs", "canceled_runs", "duration_total_s")
@@ -232,24 +240,27 @@ async def _save_states(tx: AsyncSession, table: Table, changed: list[dict[str, A
 
 
 async def record_job_runs(tx: AsyncSession, runs: Iterable[JobRun]) -> None:
-    """Record finished job runs into raw rows and the daily job rollups."""
+    """Record finished job runs into raw rows and the daily, hourly and weekly job rollups."""
     counted = [r for r in runs if outcome_of(r.status)]
     if not counted:
         return
     raw = [_job_row(r) for r in counted]
     new_ids = await _sql.insert_new(tx, _table(JobRunRow), raw)
-    buckets: dict[tuple[str, str, str, str, int], _Bucket] = {}
-    for run, row in zip(counted, raw, strict=True):
-        if run.id not in new_ids:
-            continue
-        outcome = outcome_of(run.status)
-        assert outcome is not None
-        for branch in (run.branch, ALL_BRANCHES):
-            key = (run.project_id, run.workflow_name, run.job_name, branch, day_of(run.started_at))
-            buckets.setdefault(key, _Bucket()).add(outcome, row["duration_s"], run.started_at, run.stopped_at)
-    keys = ("project_id", "workflow_name", "job_name", "branch", "day")
-    rows = [dict(zip(keys, key, strict=True)) | b.values() for key, b in buckets.items()]
-    await _sql.add_to_rollup(tx, _table(JobDayRow), keys, rows, sums=SUMS)
+    units = (("day", JobDayRow, day_of), ("hour", JobHourRow, hour_of), ("week", JobWeekRow, week_of))
+    for unit, row_type, unit_of in units:
+        buckets: dict[tuple[str, str, str, str, int], _Bucket] = {}
+        for run, row in zip(counted, raw, strict=True):
+            if run.id not in new_ids:
+                continue
+            outcome = outcome_of(run.status)
+            assert outcome is not None
+            for branch in (run.branch, ALL_BRANCHES):
+                key = (run.project_id, run.workflow_name, run.job_name, branch, unit_of(run.started_at))
+                bucket = buckets.setdefault(key, _Bucket())
+                bucket.add(outcome, row["duration_s"], run.started_at, run.stopped_at)
+        keys = ("project_id", "workflow_name", "job_name", "branch", unit)
+        rows = [dict(zip(keys, key, strict=True)) | b.values() for key, b in buckets.items()]
+        await _sql.add_to_rollup(tx, _table(row_type), keys, rows, sums=SUMS)
 
 
 def _job_row(run: JobRun) -> dict[str, Any]:

@@ -51,8 +51,8 @@ class Tally:
     def add_rollup(
         self,
         counts: tuple[int, int, int, int, int],
-        first_at: datetime,
-        last_at: datetime,
+        first_at: datetime | None,
+        last_at: datetime | None,
         durations: bytes | None = None,
         recoveries: tuple[int, int] = (0, 0),
     ) -> None:
@@ -64,7 +64,8 @@ class Tally:
         self.duration_total_s += duration_total
         self.recoveries += recoveries[0]
         self.recovery_total_s += recoveries[1]
-        self._span(first_at, last_at)
+        if first_at is not None and last_at is not None:
+            self._span(first_at, last_at)
         if durations:
             self.blobs.append(durations)
 

@@ -1,4 +1,5 @@
-"""Per-job metrics of a workflow in daily (rollup) or hourly (raw rows, 48 hours) buckets."""
+"""Per-job metrics of a workflow in daily or hourly buckets, read from the daily and hourly job rollups
+(hourly: the partial hours at the edges of ``[start, end)`` from the raw rows)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from circlet.insights.queries import COUNTS, JOB_DAYS, job_runs
+from circlet.insights.queries import COUNTS, JOB_DAYS, JOB_HOURS, job_runs
 from circlet.insights.recording import ALL_BRANCHES, outcome_of
 from circlet.insights.tally import RunMetrics, Tally
-from circlet.insights.windows import DAY_S, EPOCH, day_of, midnight
+from circlet.insights.windows import DAY_S, EPOCH, HOUR_S, day_of, midnight
 from circlet.store.pages import decode_token, encode_token
 
 HOURLY_RETENTION = timedelta(hours=48)
-HOUR_S = 3_600  # seconds
 PAGE_SIZE = 100  #: points per page (one job's 90 days fit on one page)
 
 
@@ -53,13 +53,7 @@ async def job_timeseries(
         await _daily(tx, project_id, workflow_name, branch, start, end, tallies)
         size_s = DAY_S
     else:
-        for name, status, started, stopped, duration in await job_runs(
-            tx, project_id, workflow_name, start, end, branch=branch
-        ):
-            outcome = outcome_of(status)
-            assert outcome is not None
-            hour = int((started - EPOCH).total_seconds() // HOUR_S)
-            tallies.setdefault((name, hour), Tally()).add_run(outcome, duration, started, stopped, None)
+        await _hourly(tx, project_id, workflow_name, branch, start, end, tallies)
         size_s = HOUR_S
     keys = sorted(tallies)
     position = decode_token(page_token)
@@ -109,3 +103,50 @@ async def _daily(
     )
     for row in (await tx.execute(query)).all():
         tallies.setdefault((row[0], row[1]), Tally()).add_rollup(tuple(row[5:10]), row[2], row[3], row[4])
+
+
+async def _hourly(
+    tx: AsyncSession,
+    project_id: str,
+    workflow_name: str,
+    branch: str | None,
+    start: datetime,
+    end: datetime,
+    tallies: dict[tuple[str, int], Tally],
+) -> None:
+    """Whole hours inside ``[start, end)`` from the hourly rollups, the partial edge hours from raw rows."""
+    first = int(-((EPOCH - start).total_seconds() // HOUR_S))  # the first hour that starts at or after start
+    last = int((end - EPOCH).total_seconds() // HOUR_S)  # the hour holding ``end`` is partial (or empty)
+    edges = [(start, end)]
+    if first < last:
+        query = select(
+            JOB_HOURS.c.job_name,
+            JOB_HOURS.c.hour,
+            JOB_HOURS.c.first_at,
+            JOB_HOURS.c.last_at,
+            JOB_HOURS.c.durations,
+            *[JOB_HOURS.c[c] for c in COUNTS],
+        ).where(
+            JOB_HOURS.c.project_id == project_id,
+            JOB_HOURS.c.workflow_name == workflow_name,
+            JOB_HOURS.c.branch == (ALL_BRANCHES if branch is None else branch),
+            JOB_HOURS.c.hour >= first,
+            JOB_HOURS.c.hour < last,
+        )
+        for row in (await tx.execute(query)).all():
+            tallies.setdefault((row[0], row[1]), Tally()).add_rollup(tuple(row[5:10]), row[2], row[3], row[4])
+        edges = [(start, _hour_start(first)), (_hour_start(last), end)]
+    for edge_start, edge_end in edges:
+        if edge_start >= edge_end:
+            continue
+        for name, status, started, stopped, duration in await job_runs(
+            tx, project_id, workflow_name, edge_start, edge_end, branch=branch
+        ):
+            outcome = outcome_of(status)
+            assert outcome is not None
+            hour = int((started - EPOCH).total_seconds() // HOUR_S)
+            tallies.setdefault((name, hour), Tally()).add_run(outcome, duration, started, stopped, None)
+
+
+def _hour_start(hour: int) -> datetime:
+    return EPOCH + timedelta(seconds=hour * HOUR_S)

@@ -41,6 +41,29 @@ def day_of(moment: datetime) -> int:
     return int((moment - EPOCH).total_seconds() // DAY_S)
 
 
+HOUR_S = 3_600  # seconds
+WEEK_DAYS = 7  #: week ``w`` holds UTC days ``7w`` to ``7w + 6``
+
+
+def hour_of(moment: datetime) -> int:
+    """The UTC hour number (hours since 1970-01-01) that ``moment`` falls in."""
+    return int((moment - EPOCH).total_seconds() // HOUR_S)
+
+
+def week_of(moment: datetime) -> int:
+    return day_of(moment) // WEEK_DAYS
+
+
+def split_weeks(days: range) -> tuple[range, list[range]]:
+    """Whole weeks inside a range of days, and the leftover days before and after them."""
+    first = -(-days.start // WEEK_DAYS)
+    last = days.stop // WEEK_DAYS
+    if first >= last:
+        return range(0), [days]
+    before, after = range(days.start, first * WEEK_DAYS), range(last * WEEK_DAYS, days.stop)
+    return range(first, last), [r for r in (before, after) if len(r)]
+
+
 def midnight(day: int) -> datetime:
     return EPOCH + timedelta(days=day)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 17:40:29.784899
+Create Date: 2026-11-28 17:49:39.866193
 """
 
 from collections.abc import Sequence
@@ -253,6 +253,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("project_id", "workflow_name", "branch", "day", "job_name"),
     )
     op.create_table(
+        "insights_job_hours",
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("workflow_name", sa.String(length=250), nullable=False),
+        sa.Column("branch", sa.String(length=250), nullable=False),
+        sa.Column("hour", sa.Integer(), nullable=False),
+        sa.Column("job_name", sa.String(length=250), nullable=False),
+        sa.Column("total_runs", sa.Integer(), nullable=False),
+        sa.Column("successful_runs", sa.Integer(), nullable=False),
+        sa.Column("failed_runs", sa.Integer(), nullable=False),
+        sa.Column("canceled_runs", sa.Integer(), nullable=False),
+        sa.Column("duration_total_s", sa.BigInteger(), nullable=False),
+        sa.Column("first_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("durations", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("project_id", "workflow_name", "branch", "hour", "job_name"),
+    )
+    op.create_table(
         "insights_job_runs",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("project_id", sa.String(length=36), nullable=False),
@@ -283,6 +301,24 @@ def upgrade() -> None:
             "ix_insights_job_runs_name", ["project_id", "workflow_name", "started_at"], unique=False
         )
 
+    op.create_table(
+        "insights_job_weeks",
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("workflow_name", sa.String(length=250), nullable=False),
+        sa.Column("branch", sa.String(length=250), nullable=False),
+        sa.Column("week", sa.Integer(), nullable=False),
+        sa.Column("job_name", sa.String(length=250), nullable=False),
+        sa.Column("total_runs", sa.Integer(), nullable=False),
+        sa.Column("successful_runs", sa.Integer(), nullable=False),
+        sa.Column("failed_runs", sa.Integer(), nullable=False),
+        sa.Column("canceled_runs", sa.Integer(), nullable=False),
+        sa.Column("duration_total_s", sa.BigInteger(), nullable=False),
+        sa.Column("first_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("durations", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("project_id", "workflow_name", "branch", "week", "job_name"),
+    )
     op.create_table(
         "insights_workflow_days",
         sa.Column("project_id", sa.String(length=36), nullable=False),
@@ -733,12 +769,14 @@ def downgrade() -> None:
 
     op.drop_table("insights_workflow_runs")
     op.drop_table("insights_workflow_days")
+    op.drop_table("insights_job_weeks")
     with op.batch_alter_table("insights_job_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_insights_job_runs_name")
         batch_op.drop_index("ix_insights_job_runs_job")
         batch_op.drop_index("ix_insights_job_runs_branch")
 
     op.drop_table("insights_job_runs")
+    op.drop_table("insights_job_hours")
     op.drop_table("insights_job_days")
     with op.batch_alter_table("insights_flaky_tests", schema=None) as batch_op:
         batch_op.drop_index("ix_insights_flaky_last")
