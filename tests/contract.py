@@ -53,7 +53,9 @@ def spec() -> dict[str, Any]:
 
 @cache
 def _registry() -> Registry[Any]:
-    registry: Registry[Any] = Registry().with_resource("spec", Resource.from_contents(spec(), default_specification=DRAFT7))
+    registry: Registry[Any] = Registry().with_resource(
+        "spec", Resource.from_contents(spec(), default_specification=DRAFT7)
+    )
     return registry
 
 

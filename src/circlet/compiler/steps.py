@@ -21,7 +21,9 @@ DEFAULT_NAMES = {
     "install_signing_bundle": "Install signing bundle",
 }
 STEP_WHEN = frozenset({"on_success", "on_fail", "always"})
-ALWAYS_BY_DEFAULT = frozenset({"store_artifacts", "store_test_results"})  #: they run after a failure (STEP-06)
+ALWAYS_BY_DEFAULT = frozenset(
+    {"store_artifacts", "store_test_results"}
+)  #: they run after a failure (STEP-06)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0}
 MAX_AUTO_RERUNS = 5
