@@ -59,7 +59,7 @@ def split_weeks(days: range) -> tuple[range, list[range]]:
     first = -(-days.start // WEEK_DAYS)
     last = days.stop // WEEK_DAYS
     if first >= last:
-        return range(0), [days]
+        return range(0), [days] if len(days) else []
     before, after = range(days.start, first * WEEK_DAYS), range(last * WEEK_DAYS, days.stop)
     return range(first, last), [r for r in (before, after) if len(r)]
 

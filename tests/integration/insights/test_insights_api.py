@@ -4,6 +4,7 @@ worked out by hand from that table (the arithmetic is in the comments)."""
 from __future__ import annotations
 
 import math
+import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -172,6 +173,17 @@ async def test_job_metrics(client: httpx.AsyncClient, seeded: Seeded) -> None:
     }
     only = await get(client, account, "gh/acme/app/workflows/build/jobs", **{"job-name": "test"})
     assert [i["name"] for i in only["items"]] == ["test"]
+    day = await get(
+        client, account, "gh/acme/app/workflows/build/jobs", **{"reporting-window": "last-24-hours"}
+    )
+    assert [(i["name"], i["metrics"]["total_runs"]) for i in day["items"]] == [("lint", 1), ("test", 1)]
+    # 90 days (whole weeks from the weekly rollups): every main run of `test`
+    (test90,) = (await get(client, account, "gh/acme/app/workflows/build/jobs", **{"job-name": "test"}))[
+        "items"
+    ]
+    ok = [100, 150, 200, 300, 400, 500, 600, 610]
+    assert (test90["metrics"]["total_runs"], test90["metrics"]["failed_runs"]) == (12, 3)
+    assert test90["metrics"]["duration_metrics"] == durations(100, 300, 610, 610, 358, statistics.pstdev(ok))
 
 
 async def test_recent_workflow_runs(client: httpx.AsyncClient, seeded: Seeded) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from circlet.errors import BadRequest
 from circlet.insights.tally import trend
-from circlet.insights.windows import ReportingWindow, Window, day_of, midnight
+from circlet.insights.windows import ReportingWindow, Window, day_of, midnight, split_weeks
 
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
 
@@ -57,3 +57,17 @@ def test_trend() -> None:
     assert trend(1, 2) == -0.5
     assert trend(5, 0) == 0.0
     assert trend(None, 4) == -1.0
+
+
+@pytest.mark.parametrize(
+    ("days", "weeks", "loose"),
+    [
+        (range(0), range(0), []),
+        (range(3, 5), range(0), [range(3, 5)]),
+        (range(7, 14), range(1, 2), []),
+        (range(5, 30), range(1, 4), [range(5, 7), range(28, 30)]),
+        (range(20_000, 20_090), range(2858, 2870), [range(20_000, 20_006)]),
+    ],
+)
+def test_whole_weeks_and_leftover_days(days: range, weeks: range, loose: list[range]) -> None:
+    assert split_weeks(days) == (weeks, loose)
