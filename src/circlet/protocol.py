@@ -10,7 +10,11 @@ A runner authenticates with ``Authorization: Bearer <runner token>`` and:
 3. ``POST /runner/v1/tasks/{task_id}/steps/{index}/start`` with :class:`StepStart`.
 4. ``POST /runner/v1/tasks/{task_id}/steps/{index}/output``: raw bytes, appended in order. The query
    parameter ``offset`` is the byte offset of the chunk, so a retried upload is idempotent.
-5. ``POST /runner/v1/tasks/{task_id}/steps/{index}/finish`` with :class:`StepFinish`.
+5. ``POST /runner/v1/tasks/{task_id}/steps/{index}/finish`` with :class:`StepFinish`. When the
+   assignment's ``features`` lists :data:`FEATURE_FINISH_OUTPUT`, the finish may also carry the
+   step's last output chunk (``output``, base64, appended at ``output_offset`` exactly like call 4),
+   which saves a round trip for steps whose output fits one batch. Servers that do not list the
+   feature must be sent the output with call 4; runners that never send it still work.
 6. ``POST /runner/v1/tasks/{task_id}/finish`` with :class:`TaskFinish`.
 
 Every task call carries ``X-Circlet-Lease: <lease_id>``; a stale lease answers ``409``.
@@ -112,6 +116,7 @@ class TaskAssignment(TypedDict):
     checkout: CheckoutSpec
     max_runtime_s: float
     notices: list[str]  #: printed at the top of the job's first step (e.g. "no Docker engine")
+    features: NotRequired[list[str]]  #: optional protocol additions this server accepts
 
 
 class HeartbeatResponse(TypedDict):
@@ -128,6 +133,11 @@ class StepFinish(TypedDict):
     status: StepResult
     exit_code: int | None
     ended_at: str
+    output: NotRequired[str]  #: base64 of the step's last output chunk (:data:`FEATURE_FINISH_OUTPUT`)
+    output_offset: NotRequired[int]  #: byte offset of ``output`` in the step's log
+
+
+FEATURE_FINISH_OUTPUT = "step-finish-output"  #: a step finish may carry the step's last output chunk
 
 
 class TaskFinish(TypedDict):

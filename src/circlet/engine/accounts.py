@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from circlet.engine import runs
 from circlet.errors import NotFound
 from circlet.model.accounts import Org, User
 from circlet.store import accounts as account_store
@@ -67,6 +68,7 @@ BUILTIN_RUNNER = "built-in"
 async def rotate_builtin_runner_token(tx: AsyncSession) -> str:
     """A fresh token for ``circlet serve``'s own runner; earlier ones stop working."""
     await account_store.delete_runner_tokens(tx, nickname=BUILTIN_RUNNER)
+    runs.forget_runner_identities()
     return await account_store.create_runner_token(tx, resource_class="*", nickname=BUILTIN_RUNNER)
 
 

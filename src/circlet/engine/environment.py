@@ -12,7 +12,7 @@ from circlet.engine.contexts import context_values
 from circlet.engine.envvars import project_values
 from circlet.model.accounts import Project
 from circlet.model.pipelines import Job, Pipeline, Task
-from circlet.protocol import StepSpec, TaskAssignment
+from circlet.protocol import FEATURE_FINISH_OUTPUT, StepSpec, TaskAssignment
 from circlet.store import pipelines as pipeline_store
 from circlet.store import projects as project_store
 
@@ -69,6 +69,7 @@ async def assignment_for(
         },
         max_runtime_s=max_runtime_s,
         notices=_notices(executor),
+        features=[FEATURE_FINISH_OUTPUT],
     )
 
 

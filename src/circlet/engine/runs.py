@@ -6,7 +6,10 @@ its lease (the reaper failed its task) cannot write into a job any more.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
+import time
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from circlet.engine.environment import assignment_for
 from circlet.engine.progress import mark_job_running, settle_job
 from circlet.errors import BadRequest
+from circlet.model.pipelines import Task
 from circlet.model.statuses import JobStatus, StepStatus
 from circlet.protocol import StepFinish, StepStart, TaskAssignment
 from circlet.store import accounts as account_store
@@ -107,6 +111,14 @@ async def append_output(
 ) -> int:
     """Append a chunk of a step's output at ``offset``; returns the stored size."""
     task = await task_store.leased_task(tx, task_id, lease_id)
+    return await _store_output(tx, logs, task, step_index, offset=offset, data=data, cap_bytes=cap_bytes)
+
+
+async def _store_output(
+    tx: AsyncSession, logs: LogStore, task: Task, step_index: int, *, offset: int, data: bytes, cap_bytes: int
+) -> int:
+    if offset < 0:
+        raise BadRequest("A negative output offset is not valid.")
     size, truncated = await logs.append(
         task.job_id, task.node_index, step_index, offset=offset, data=data, cap_bytes=cap_bytes
     )
@@ -116,10 +128,35 @@ async def append_output(
     return size
 
 
+def _decode(output: str) -> bytes:
+    try:
+        return base64.b64decode(output, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest("A step's output must be base64.") from exc
+
+
 async def finish_step(
-    tx: AsyncSession, task_id: str, lease_id: str, step_index: int, body: StepFinish
+    tx: AsyncSession,
+    task_id: str,
+    lease_id: str,
+    step_index: int,
+    body: StepFinish,
+    *,
+    logs: LogStore | None = None,
+    cap_bytes: int = 0,
 ) -> None:
+    """End a step; ``body`` may carry the step's last output chunk, stored first (needs ``logs``)."""
     task = await task_store.leased_task(tx, task_id, lease_id)
+    if "output" in body and logs is not None:
+        await _store_output(
+            tx,
+            logs,
+            task,
+            step_index,
+            offset=body.get("output_offset", 0),
+            data=_decode(body["output"]),
+            cap_bytes=cap_bytes,
+        )
     await step_store.finish_step(
         tx,
         task_id=task.id,
@@ -164,6 +201,33 @@ def _parse_time(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=utcnow().tzinfo)
 
 
+RUNNER_IDENTITY_TTL_S = 2.0  # seconds a runner token's identity is reused before it is read again
+_RUNNER_IDENTITY_CACHE_MAX = 256
+_runner_identities: dict[str, tuple[float, tuple[str, str]]] = {}
+
+
 async def runner_identity(tx: AsyncSession, token: str) -> tuple[str, str] | None:
-    """(token id, resource class) for a runner token, or None."""
-    return await account_store.runner_token_class(tx, token)
+    """(token id, resource class) for a runner token, or None.
+
+    A runner makes several calls per step, so a known token's identity is kept for
+    ``RUNNER_IDENTITY_TTL_S``: a token deleted by another process stops working within that time (one
+    deleted through :func:`forget_runner_identities` in this process, at once). Unknown tokens are
+    never kept.
+    """
+    now = time.monotonic()
+    cached = _runner_identities.get(token)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    identity = await account_store.runner_token_class(tx, token)
+    if identity is None:
+        _runner_identities.pop(token, None)
+        return None
+    if len(_runner_identities) >= _RUNNER_IDENTITY_CACHE_MAX:
+        _runner_identities.clear()
+    _runner_identities[token] = (now + RUNNER_IDENTITY_TTL_S, identity)
+    return identity
+
+
+def forget_runner_identities() -> None:
+    """Drop every kept runner identity (after runner tokens were deleted)."""
+    _runner_identities.clear()

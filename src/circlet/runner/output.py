@@ -18,6 +18,7 @@ Upload = Callable[[int, bytes], Awaitable[None]]
 BATCH_WINDOW_S = 0.15  # seconds a small write waits for more output before it is sent
 BATCH_TARGET_BYTES = 4 * 1024 * 1024  # a batch this large is sent at once (one request, one commit)
 QUEUE_CHUNKS = 32  # writes queued before ``write`` waits (backpressure on the child's pipe)
+HOLD_MAX_BYTES = 64 * 1024  # a last batch up to this size can be kept back for the step's finish call
 
 
 class StepOutput:
@@ -25,13 +26,21 @@ class StepOutput:
 
     ``write`` queues masked bytes (waiting when the uploader falls behind); ``close`` sends what
     is left. An upload that keeps failing stops the uploads of this step but never the step;
-    a lost lease is reported through ``on_lease_lost``.
+    a lost lease is reported through ``on_lease_lost``. With ``hold_last``, a small last batch is not
+    uploaded by ``close`` but kept for :meth:`take_held` (the caller sends it with the step's finish).
     """
 
     def __init__(
-        self, upload: Upload, masker: Masker, *, on_lease_lost: Callable[[], None] | None = None
+        self,
+        upload: Upload,
+        masker: Masker,
+        *,
+        on_lease_lost: Callable[[], None] | None = None,
+        hold_last: bool = False,
     ) -> None:
         self._upload = upload
+        self._hold_last = hold_last
+        self._held: bytes | None = None
         self._masker = masker
         self._on_lease_lost = on_lease_lost
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_CHUNKS)
@@ -76,7 +85,20 @@ class StepOutput:
             if first is None:
                 return
             batch, done = await self._collect([first])
-            await self._send(b"".join(batch))  # one allocation of the exact size
+            data = b"".join(batch)  # one allocation of the exact size
+            if done and self._hold_last and not self._broken and len(data) <= HOLD_MAX_BYTES:
+                self._held = data
+                return
+            await self._send(data)
+
+    def take_held(self) -> tuple[int, bytes] | None:
+        """(offset, bytes) of the last batch ``close`` kept back, now counted as sent; None if none."""
+        if self._held is None:
+            return None
+        offset, data = self._offset, self._held
+        self._held = None
+        self._offset += len(data)
+        return offset, data
 
     async def _collect(self, batch: list[bytes]) -> tuple[list[bytes], bool]:
         loop = asyncio.get_running_loop()

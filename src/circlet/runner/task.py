@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
 import logging
@@ -12,7 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from circlet.protocol import StepFinish, StepSpec, StepStart, TaskAssignment, TaskFinish, TaskResult
+from circlet.protocol import (
+    FEATURE_FINISH_OUTPUT,
+    StepFinish,
+    StepSpec,
+    StepStart,
+    TaskAssignment,
+    TaskFinish,
+    TaskResult,
+)
 from circlet.runner.client import Lease, LeaseLost, RunnerClient
 from circlet.runner.executor import Ending, Limits, group_alive, kill_group
 from circlet.runner.masking import Masker
@@ -154,6 +163,7 @@ class TaskRun:
             functools.partial(self._client.upload_output, self._lease, index),
             Masker(self._masker_secrets),
             on_lease_lost=self._signals.lose_lease,
+            hold_last=FEATURE_FINISH_OUTPUT in self._assignment.get("features", ()),
         )
         start = StepStart(name=spec["name"], started_at=_now())
         if background:
@@ -203,6 +213,10 @@ class TaskRun:
         if self._signals.lease_lost:
             raise LeaseLost("the task's lease was lost")
         body = StepFinish(status=outcome.status, exit_code=outcome.exit_code, ended_at=_now())
+        held = ctx.output.take_held()
+        if held is not None:
+            body["output_offset"], data = held
+            body["output"] = base64.b64encode(data).decode("ascii")
         await self._client.finish_step(self._lease, ctx.index, body)
         return outcome
 

@@ -71,3 +71,25 @@ async def test_failed_upload_never_blocks_the_writer() -> None:
         await asyncio.wait_for(output.write(b"y" * 65536), 1)
     await output.close()
     assert output.bytes_sent == 0
+
+
+async def test_last_small_batch_is_held_for_the_finish_call() -> None:
+    recorder = Recorder()
+    output = StepOutput(recorder, Masker([]), hold_last=True)
+    big = BATCH_TARGET_BYTES + 10  # sent on its own: more than one batch
+    await output.write(b"a" * big)
+    await asyncio.sleep(0.05)
+    await output.write(b"tail\n")
+    await output.close()
+    assert recorder.uploads == [(0, b"a" * big)]
+    assert output.take_held() == (big, b"tail\n")
+    assert output.take_held() is None
+    assert output.bytes_sent == big + 5
+
+
+async def test_nothing_is_held_without_output() -> None:
+    recorder = Recorder()
+    output = StepOutput(recorder, Masker([]), hold_last=True)
+    await output.close()
+    assert recorder.uploads == []
+    assert output.take_held() is None

@@ -109,8 +109,10 @@ async def finish_step(
     tx: TxDep,
     _runner: RunnerDep,
     watch: WatchDep,
+    logs: LogsDep,
+    config: ConfigDep,
 ) -> dict[str, Any]:
-    await runs.finish_step(tx, task_id, lease, index, body)
+    await runs.finish_step(tx, task_id, lease, index, body, logs=logs, cap_bytes=config.log_cap_bytes)
     live.wake_after_commit(tx, watch, task_id)  # readers following the step see it end
     return {}
 
