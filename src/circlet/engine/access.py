@@ -15,18 +15,16 @@ from circlet.store import projects as project_store
 from circlet.store import workflows as workflow_store
 
 
-async def _check(tx: AsyncSession, user: User, project_id: str, what: str) -> Project:
-    project = await project_store.get_project(tx, project_id)
-    if project.org_id not in await account_store.user_org_ids(tx, user.id):
+async def _check(tx: AsyncSession, user: User, project_id: str, what: str) -> None:
+    if not await account_store.is_project_member(tx, user.id, project_id):
         raise NotFound(f"{what} not found.")
-    return project
 
 
 async def project_for(tx: AsyncSession, user: User, slug: str) -> Project:
     project = await project_store.find_project(tx, normalize_project_slug(slug))
-    if project is None:
+    if project is None or project.org_id not in await account_store.user_org_ids(tx, user.id):
         raise NotFound("Project not found.")
-    return await _check(tx, user, project.id, "Project")
+    return project
 
 
 async def pipeline_for(tx: AsyncSession, user: User, pipeline_id: str) -> Pipeline:

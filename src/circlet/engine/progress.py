@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.engine import contexts, events
@@ -13,6 +15,7 @@ from circlet.store import jobs as job_store
 from circlet.store import pipelines as pipeline_store
 from circlet.store import tasks as task_store
 from circlet.store import workflows as workflow_store
+from circlet.store._types import utcnow
 from circlet.store.notify import notify_queue
 from circlet.store.workflows import FINAL_WORKFLOW_STATUSES
 
@@ -39,19 +42,23 @@ async def queue_job(tx: AsyncSession, job: Job) -> bool:
 async def advance_workflow(tx: AsyncSession, workflow_id: str) -> WorkflowStatus:
     """Unblock what can run, then recompute and store the workflow's status."""
     settled_more = True
+    changed = False
     while settled_more:  # a job refused at queueing is final at once: its dependents settle next round
         settled_more = False
         jobs = await job_store.list_workflow_jobs(tx, workflow_id)
         states = [JobState(j.name, j.type, j.status, j.requires, j.requires_statuses) for j in jobs]
         by_name = {j.name: j for j in jobs}
-        for name, new in unblocked(states).items():
+        moves = unblocked(states)
+        changed = bool(moves)
+        for name, new in moves.items():
             job = by_name[name]
             await job_store.set_job_status(tx, job.id, expected=[JobStatus.BLOCKED], new=new)
             if new is JobStatus.QUEUED:
                 settled_more |= not await queue_job(tx, job)
             elif new.is_final:
                 await events.job_finished(tx, await job_store.get_job(tx, job.id))
-    jobs = await job_store.list_workflow_jobs(tx, workflow_id)
+    if changed:  # statuses moved in the last round: read them again
+        jobs = await job_store.list_workflow_jobs(tx, workflow_id)
     return await _store_workflow_status(tx, workflow_id, [j.status for j in jobs])
 
 
@@ -62,10 +69,16 @@ async def _store_workflow_status(
     new = workflow_status(statuses)
     if workflow.status in FINAL_WORKFLOW_STATUSES or new is workflow.status:
         return workflow.status
-    await workflow_store.set_workflow_status(tx, workflow_id, expected=workflow.status, new=new)
+    if new not in FINAL_WORKFLOW_STATUSES:
+        await workflow_store.set_workflow_status(tx, workflow_id, expected=workflow.status, new=new)
+        await pipeline_store.touch_pipeline(tx, workflow.pipeline_id)
+        return new
+    stopped_at = utcnow()
+    await workflow_store.set_workflow_status(
+        tx, workflow_id, expected=workflow.status, new=new, stopped_at=stopped_at
+    )
     await pipeline_store.touch_pipeline(tx, workflow.pipeline_id)
-    if new in FINAL_WORKFLOW_STATUSES:
-        await events.workflow_finished(tx, await workflow_store.get_workflow(tx, workflow_id))
+    await events.workflow_finished(tx, replace(workflow, status=new, stopped_at=stopped_at))
     return new
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from circlet.errors import Conflict, NotFound
 from circlet.model.accounts import Org, User
 from circlet.store._types import utcnow
-from circlet.store.tables import MembershipRow, OrgRow, RunnerTokenRow, TokenRow, UserRow
+from circlet.store.tables import MembershipRow, OrgRow, ProjectRow, RunnerTokenRow, TokenRow, UserRow
 from circlet.types import OrgId, UserId
 
 TOKEN_PREFIX = "CCIPAT_"
@@ -96,6 +96,16 @@ async def list_user_orgs(tx: AsyncSession, user_id: UserId) -> list[Org]:
 async def user_org_ids(tx: AsyncSession, user_id: UserId) -> set[str]:
     rows = await tx.scalars(select(MembershipRow.org_id).where(MembershipRow.user_id == user_id))
     return set(rows)
+
+
+async def is_project_member(tx: AsyncSession, user_id: UserId, project_id: str) -> bool:
+    """Whether the user belongs to the org of the project (one statement)."""
+    found = await tx.scalar(
+        select(MembershipRow.org_id)
+        .join(ProjectRow, ProjectRow.org_id == MembershipRow.org_id)
+        .where(ProjectRow.id == project_id, MembershipRow.user_id == user_id)
+    )
+    return found is not None
 
 
 async def create_token(tx: AsyncSession, user_id: UserId, *, label: str = "") -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.model.pipelines import Step
 from circlet.model.statuses import StepStatus
+from circlet.store._upsert import insert_for, table_of
 from circlet.store.tables import StepRow
 from circlet.types import JobId, TaskId
 
@@ -43,13 +44,9 @@ async def start_step(
     started_at: datetime,
 ) -> None:
     """Record a step start; a repeated start (a retried request) is ignored."""
-    existing = await tx.scalar(
-        select(StepRow.id).where(StepRow.task_id == task_id, StepRow.step_index == step_index)
-    )
-    if existing:
-        return
-    tx.add(
-        StepRow(
+    await tx.execute(
+        insert_for(tx, table_of(StepRow))
+        .values(
             id=str(uuid.uuid4()),
             task_id=task_id,
             job_id=job_id,
@@ -62,8 +59,8 @@ async def start_step(
             output_bytes=0,
             truncated=False,
         )
+        .on_conflict_do_nothing(index_elements=["task_id", "step_index"])
     )
-    await tx.flush()
 
 
 async def finish_step(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.errors import Conflict, NotFound
@@ -64,6 +64,7 @@ async def claim_task(
     take different rows; on SQLite the transaction already holds the write lock (``BEGIN IMMEDIATE``).
     The update is still a compare-and-set on ``status``, so a task is never leased twice.
     """
+    matches: ColumnElement[bool]
     if resource_class == HOSTED_CLASSES:
         matches = TaskRow.resource_class.not_like("%/%")
     else:
@@ -76,13 +77,10 @@ async def claim_task(
     )
     if tx.get_bind().dialect.name == "postgresql":
         candidate = candidate.with_for_update(skip_locked=True)
-    task_id = await tx.scalar(candidate)
-    if task_id is None:
-        return None
     now = utcnow()
-    row = await tx.scalar(
+    row = await tx.scalar(  # one statement: the candidate is a subquery of the update
         update(TaskRow)
-        .where(TaskRow.id == task_id, TaskRow.status == JobStatus.QUEUED.value)
+        .where(TaskRow.id == candidate.scalar_subquery(), TaskRow.status == JobStatus.QUEUED.value)
         .values(
             status=JobStatus.RUNNING.value,
             runner_id=runner_id,
