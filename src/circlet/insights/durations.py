@@ -87,11 +87,13 @@ def histogram_stats(blobs: Iterable[bytes], extra: Iterable[int] = ()) -> Durati
 def _small_histogram_stats(pairs: list[tuple[int, int]]) -> DurationStats:
     """Plain Python for a few hundred pairs (numpy's per-call overhead dominates there)."""
     pairs.sort()
-    count = sum(c for _, c in pairs)
+    count = total = squares = 0
+    for value, c in pairs:
+        count += c
+        total += value * c
+        squares += value * value * c
     if count == 0:
         return DurationStats.empty()
-    total = sum(v * c for v, c in pairs)
-    squares = sum(v * v * c for v, c in pairs)
     median_at, p95_at = rank_index(count, 50), rank_index(count, 95)
     median = p95 = pairs[-1][0]
     seen, found_median = 0, False
