@@ -43,9 +43,9 @@ for ``circleci tests split --split-by=timings``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 PROTOCOL_VERSION = 1
 LEASE_HEADER = "X-Circlet-Lease"

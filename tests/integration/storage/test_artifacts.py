@@ -46,7 +46,7 @@ async def test_artifacts_listed_and_downloadable(
     token = None
     pages = 0
     while True:
-        params = {"page-token": token} if token else {}
+        params: dict[str, str] = {"page-token": token} if token else {}
         page = (
             await client.get(f"{V2}/project/{SLUG}/1/artifacts", headers=account.headers, params=params)
         ).json()
@@ -56,7 +56,7 @@ async def test_artifacts_listed_and_downloadable(
         if token is None:
             break
     assert pages == 2
-    paths = [item["path"] for item in items]
+    paths: list[str] = [str(item["path"]) for item in items]
     assert paths == sorted(paths) and len(paths) == 25
     assert {"out/r01.txt", "out/r22.txt", "out/html/index.html", "big.bin", "after-failure/big.bin"} <= set(
         paths

@@ -47,7 +47,7 @@ async def test_results_of_each_dialect_are_listed(
     items = []
     token = None
     while True:
-        params = {"page-token": token} if token else {}
+        params: dict[str, str] = {"page-token": token} if token else {}
         page = (
             await client.get(f"{V2}/project/{SLUG}/1/tests", headers=account.headers, params=params)
         ).json()
