@@ -11,7 +11,20 @@ from circlet.model.configs import CompiledConfig, WorkflowPlan
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 ORB_DIR = FIXTURES / "orbs"
-CORPUS = Path("/work/shared/corpus/configs")
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _corpus() -> Path:
+    """The shared corpus of real configs: ``shared/`` beside the clone (as CI lays it out), or
+    ``$CIRCLET_CORPUS_DIR``."""
+    import os
+
+    candidates = [Path(os.environ["CIRCLET_CORPUS_DIR"])] if os.environ.get("CIRCLET_CORPUS_DIR") else []
+    candidates += [REPO.parent / "shared" / "corpus" / "configs", Path("/work/shared/corpus/configs")]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+CORPUS = _corpus()
 
 
 def fixture_orbs() -> DictOrbSource:
