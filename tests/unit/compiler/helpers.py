@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -17,14 +18,16 @@ REPO = Path(__file__).resolve().parents[3]
 def _corpus() -> Path:
     """The shared corpus of real configs: ``shared/`` beside the clone (as CI lays it out), or
     ``$CIRCLET_CORPUS_DIR``."""
-    import os
-
     candidates = [Path(os.environ["CIRCLET_CORPUS_DIR"])] if os.environ.get("CIRCLET_CORPUS_DIR") else []
     candidates += [REPO.parent / "shared" / "corpus" / "configs", Path("/work/shared/corpus/configs")]
     return next((c for c in candidates if c.is_dir()), candidates[0])
 
 
 CORPUS = _corpus()
+if os.environ.get("CI") and not CORPUS.is_dir():  # CI must check the corpus, never skip it
+    raise RuntimeError(
+        f"the shared corpus of configs is missing (looked in {CORPUS}); set CIRCLET_CORPUS_DIR"
+    )
 
 
 def fixture_orbs() -> DictOrbSource:
