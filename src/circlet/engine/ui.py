@@ -73,21 +73,32 @@ def pipeline_status(pipeline: Pipeline, workflows: list[Workflow]) -> str:
     return next((s.value for s in _PRECEDENCE if s in present), workflows[0].status.value)
 
 
-async def pipeline_summary(tx: AsyncSession, pipeline: Pipeline) -> PipelineSummary:
-    workflows = (await workflow_store.list_pipeline_workflows(tx, pipeline.id, page_size=100)).items
+def summarize(pipeline: Pipeline, workflows: list[Workflow]) -> PipelineSummary:
+    """A pipeline's list entry from its workflows (oldest first)."""
     stops = [w.stopped_at for w in workflows]
     stopped = max((s for s in stops if s), default=None) if stops and all(stops) else None
     return PipelineSummary(pipeline, workflows, pipeline_status(pipeline, workflows), stopped)
 
 
+async def pipeline_summary(tx: AsyncSession, pipeline: Pipeline) -> PipelineSummary:
+    workflows = (await workflow_store.list_pipeline_workflows(tx, pipeline.id, page_size=100)).items
+    return summarize(pipeline, workflows)
+
+
+async def pipeline_summaries(tx: AsyncSession, pipelines: list[Pipeline]) -> list[PipelineSummary]:
+    """Summaries of several pipelines, their workflows read at once."""
+    workflows = await workflow_store.list_workflows_of_pipelines(tx, [p.id for p in pipelines])
+    return [summarize(p, workflows.get(p.id, [])) for p in pipelines]
+
+
 async def pipeline_rows(
     tx: AsyncSession, project: Project, *, branch: str | None, page_token: str | None
 ) -> Page[PipelineSummary]:
-    """A page of the project's pipelines, newest first, each with its workflows."""
+    """A page of the project's pipelines, newest first, each with its workflows (two reads)."""
     page = await pipeline_store.list_pipelines(
         tx, project_ids=[project.id], branch=branch, page_token=page_token, page_size=PIPELINES_PER_PAGE
     )
-    return Page([await pipeline_summary(tx, p) for p in page.items], page.next_page_token)
+    return Page(await pipeline_summaries(tx, page.items), page.next_page_token)
 
 
 async def project_cards(tx: AsyncSession, user: User) -> list[tuple[Org, list[ProjectCard]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +96,22 @@ async def list_pipeline_workflows(
     items = [_workflow(*r) for r in rows[:page_size]]
     token = encode_token([items[-1].created_at.isoformat(), items[-1].id]) if len(rows) > page_size else None
     return Page(items=items, next_page_token=token)
+
+
+async def list_workflows_of_pipelines(
+    tx: AsyncSession, pipeline_ids: Sequence[str]
+) -> dict[PipelineId, list[Workflow]]:
+    """The workflows of several pipelines in one read, each pipeline's oldest first (a pipeline
+    without workflows is absent)."""
+    if not pipeline_ids:
+        return {}
+    query = _base().where(WorkflowRow.pipeline_id.in_(pipeline_ids))
+    rows = (await tx.execute(query.order_by(WorkflowRow.created_at, WorkflowRow.id))).all()
+    found: dict[PipelineId, list[Workflow]] = {}
+    for row in rows:
+        workflow = _workflow(*row)
+        found.setdefault(workflow.pipeline_id, []).append(workflow)
+    return found
 
 
 async def set_workflow_status(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import quote
@@ -41,15 +42,21 @@ def error_page(request: Request, exc: CIError) -> Response:
 
 
 class WebRoute(APIRoute):
-    """A route whose circlet errors become HTML pages instead of the API's JSON bodies."""
+    """A route whose circlet errors become HTML pages instead of the API's JSON bodies, and whose
+    responses say how long the server took (``Server-Timing: app;dur=<ms>``)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
+            started = time.perf_counter()
             try:
-                return await handler(request)
+                response = await handler(request)
             except CIError as exc:
-                return error_page(request, exc)
+                response = error_page(request, exc)
+            # the server's own time (auth, reads, rendering), for browsers' dev tools and bench/web_pages.py
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            response.headers.append("Server-Timing", f"app;dur={elapsed_ms:.1f}")
+            return response
 
         return handle
