@@ -1,5 +1,11 @@
 """Compile every corpus config 20 times; print the median CPU time per file and in total.
 
+Columns: "full" (with schema warnings, as ``circlet config validate``), "no schema" (as the server
+compiles), "cold" (no schema, with the compiler's string caches cleared before each compile: text never
+seen before; parsed orbs are kept, as a server keeps them) and "first run". The baseline line is
+libyaml (``yaml.CSafeLoader``) parsing the same 27 files into events, measured in the same run, so the ratio
+"no schema / baseline" can be compared across runs on a machine whose load changes.
+
 Run: .venv/bin/python bench/compile.py [CORPUS_DIR]
 """
 
@@ -10,7 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from circlet.compiler import DictOrbSource, compile_config
+from circlet.compiler.api import clear_caches
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/shared/corpus/configs")
@@ -33,15 +42,29 @@ def with_inline_orbs(text: str) -> str:
     return text
 
 
-def measure(text: str, orbs: DictOrbSource, *, check_schema: bool) -> tuple[float, float]:
+def measure(text: str, orbs: DictOrbSource, *, check_schema: bool, cold: bool = False) -> tuple[float, float]:
     """(median, first) CPU time of one compile in ms; the first run parses the file's orbs (later runs
     reuse them). CPU time, not wall time, so other work on a shared machine inflates the figures less."""
     timings = []
     for _ in range(RUNS):
+        if cold:
+            clear_caches()
         start = time.thread_time()
         compile_config(text, values=VALUES, parameters={}, orbs=orbs, check_schema=check_schema)
         timings.append((time.thread_time() - start) * 1000)
     return statistics.median(timings), timings[0]
+
+
+def baseline(texts: list[str]) -> float:
+    """Median CPU time in ms for libyaml to parse all ``texts`` once (the same machine, the same run)."""
+    timings = []
+    for _ in range(RUNS):
+        start = time.thread_time()
+        for text in texts:
+            for _event in yaml.parse(text, Loader=yaml.CSafeLoader):
+                pass
+        timings.append((time.thread_time() - start) * 1000)
+    return statistics.median(timings)
 
 
 def main() -> None:
@@ -52,21 +75,27 @@ def main() -> None:
         parameters={},
         orbs=orbs,
     )  # one-time set-up (schema checker)
-    rows: dict[str, tuple[float, float, float]] = {}
+    rows: dict[str, tuple[float, ...]] = {}
+    texts = []
     for path in sorted(CORPUS.glob("*.yml")):
         text = with_inline_orbs(path.read_text())
+        texts.append(text)
         full, first = measure(text, orbs, check_schema=True)
         bare, _ = measure(text, orbs, check_schema=False)
-        rows[path.name] = (full, bare, first)
+        cold, _ = measure(text, orbs, check_schema=False, cold=True)
+        rows[path.name] = (full, bare, cold, first)
+    base = baseline(texts)
     width = max(len(name) for name in rows)
-    print(
-        f"{'file (median of ' + str(RUNS) + ' runs)':<{width}}  {'full':>10}  {'no schema':>10}  {'first run':>10}"
-    )
-    for name, (full, bare, first) in rows.items():
-        print(f"{name:<{width}}  {full:7.2f} ms  {bare:7.2f} ms  {first:7.2f} ms")
+    heads = ("full", "no schema", "cold", "first run")
+    print(f"{'file (median of ' + str(RUNS) + ' runs)':<{width}}" + "".join(f"  {h:>10}" for h in heads))
+    for name, cols in rows.items():
+        print(f"{name:<{width}}" + "".join(f"  {c:7.2f} ms" for c in cols))
     for label, pick in (("median of files", statistics.median), ("largest", max), ("total (one pass)", sum)):
-        cols = [pick(r[i] for r in rows.values()) for i in range(3)]
-        print(f"{label:<{width}}  {cols[0]:7.2f} ms  {cols[1]:7.2f} ms  {cols[2]:7.2f} ms")
+        cols = tuple(pick(r[i] for r in rows.values()) for i in range(len(heads)))
+        print(f"{label:<{width}}" + "".join(f"  {c:7.2f} ms" for c in cols))
+    total_bare = sum(r[1] for r in rows.values())
+    print(f"{'baseline: libyaml parses all files':<{width}}  {base:7.2f} ms")
+    print(f"{'ratio: no schema total / baseline':<{width}}  {total_bare / base:7.2f}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from circlet.compiler import interpolate, process, validate
+from circlet.compiler import emit, interpolate, namespaces, process, regexes, validate
 from circlet.compiler.expand import Expander, Where
 from circlet.compiler.loader import Document, Path, load_document
 from circlet.compiler.namespaces import OrbLoader
@@ -36,6 +36,18 @@ def declared_parameters(source: str) -> dict[str, dict[str, Any]]:
     doc = _load_mapping(source, ".circleci/config.yml")
     decls, _ = parse_declarations(doc.data.get("parameters"), pipeline=True)
     return {name: decl.as_dict() for name, decl in decls.items()}
+
+
+def clear_caches(*, orbs: bool = False) -> None:
+    """Forget what compiles remember across calls: each string's references, scalar renderings and
+    compiled regexes, and with ``orbs`` the parsed orb sources too. The next compile then costs what a
+    compile of text never seen before costs (``bench/compile.py`` measures it so)."""
+    interpolate.clear_cache()
+    emit.clear_cache()
+    process.clear_cache()
+    regexes.compile_pattern.cache_clear()
+    if orbs:
+        namespaces.parse_orb.cache_clear()
 
 
 def _version(doc: Document, problems: list[Problem]) -> str:

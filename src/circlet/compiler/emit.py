@@ -119,6 +119,11 @@ def _render(text: str, key: bool) -> Any:
     return _double_quoted(text)
 
 
+def clear_cache() -> None:
+    """Forget the remembered string renderings."""
+    _SCALARS.clear()
+
+
 def _scalar(value: Any, key: bool) -> Any:
     kind = type(value)
     if kind is str:

@@ -187,6 +187,11 @@ def _template(text: str) -> tuple[str | None, tuple[str, ...]]:
     return None, tuple(pieces)
 
 
+def clear_cache() -> None:
+    """Forget the strings whose references were found."""
+    _template.cache_clear()
+
+
 def _sections(text: str, scope: Scope) -> str:
     if "<<#" not in text and "<<^" not in text:
         return text

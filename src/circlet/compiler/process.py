@@ -88,6 +88,11 @@ _IMPLICIT_TAGS: dict[
 _IMPLICIT_TAGS_SIZE = 65_536
 
 
+def clear_cache() -> None:
+    """Forget the remembered plain-scalar tags."""
+    _IMPLICIT_TAGS.clear()
+
+
 def _represent_str(dumper: Any, value: str) -> Any:
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")

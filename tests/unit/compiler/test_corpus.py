@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from circlet.compiler import DictOrbSource, compile_config
+from circlet.compiler.api import clear_caches
 from circlet.errors import ConfigInvalid
 from circlet.model.statuses import JobType
 from tests.unit.compiler.helpers import (
@@ -37,6 +38,18 @@ def test_every_corpus_file_compiles(path, branch, tag):
         for job in flow.jobs:
             assert job.type is JobType.APPROVAL or job.job in config.jobs or not flow.runs
     assert config.processed_yaml.startswith(("version: 2", "# Orb"))
+
+
+def test_what_compiles_remember_does_not_change_their_result():
+    texts = [inject_inline_orbs(path.read_text()) for path in FILES]
+    warm = [compile_config(t, values=values(), parameters={}, orbs=ORBS) for t in texts]
+    again = [compile_config(t, values=values(), parameters={}, orbs=ORBS) for t in texts]
+    cold = []
+    for text in texts:
+        clear_caches(orbs=True)
+        cold.append(compile_config(text, values=values(), parameters={}, orbs=ORBS))
+    assert again == warm
+    assert cold == warm
 
 
 def test_missing_orb_is_named_with_how_to_publish_it():
