@@ -134,7 +134,11 @@ async def compile_and_start(
         config_compiled=compiled.processed_yaml,
         parameters=dict(compiled.parameters),
         errors=[],
-        **({"setup_config": source} if compiled.setup else {}),
+        **(
+            {"setup_config": source, "setup_config_compiled": compiled.processed_yaml}
+            if compiled.setup
+            else {}
+        ),
     )
     sealed_key = await continuation.issue_key(tx, pipeline) if compiled.setup else None
     await start_workflows(

@@ -34,7 +34,8 @@ class Pipeline:
     errors: Sequence[Mapping[str, str]] = ()
     config_source: str = ""
     config_compiled: str = ""
-    setup_config: str = ""
+    setup_config: str = ""  #: a setup pipeline's setup config, as read
+    setup_config_compiled: str = ""  #: ... and as compiled
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

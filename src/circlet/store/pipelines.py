@@ -45,6 +45,7 @@ def _pipeline(row: PipelineRow, slug: str, login: str | None, avatar: str | None
         config_source=row.config_source,
         config_compiled=row.config_compiled,
         setup_config=row.setup_config,
+        setup_config_compiled=row.setup_config_compiled,
     )
 
 
@@ -92,6 +93,7 @@ async def create_pipeline(
         config_source="",
         config_compiled="",
         setup_config="",
+        setup_config_compiled="",
         continued=False,
     )
     tx.add(row)

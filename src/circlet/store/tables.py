@@ -109,6 +109,7 @@ class PipelineRow(Base):
     config_source: Mapped[str] = mapped_column(Text, default="")
     config_compiled: Mapped[str] = mapped_column(Text, default="")
     setup_config: Mapped[str] = mapped_column(Text, default="")
+    setup_config_compiled: Mapped[str] = mapped_column(Text, default="")
     continuation_key_hash: Mapped[str | None] = mapped_column(String(64))
     continued: Mapped[bool] = mapped_column(Boolean, default=False)
 

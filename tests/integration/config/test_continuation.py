@@ -189,6 +189,10 @@ async def test_setup_job_continues_the_pipeline_with_its_key(
     assert config["setup-config"] == setup
     assert config["source"] == CONTINUED
     assert "bonjour" in config["compiled"]
+    assert "  say:\n" in config["compiled"] and "generate" not in config["compiled"]
+    compiled_setup = config["compiled-setup-config"]
+    assert compiled_setup.startswith("version: 2\n") and "  generate:\n" in compiled_setup
+    assert "  say:\n" not in compiled_setup
     setup_log = await _output(client, 1, account.headers)
     assert "key=********\n" in setup_log, setup_log
     assert "Accepted." in setup_log
@@ -315,7 +319,9 @@ async def test_invalid_continued_config_errors_the_pipeline_and_spends_the_key(
     assert pipeline["errors"][0]["type"] == "config"
     config = (await client.get(f"{V2}/pipeline/{pipeline_id}/config", headers=account.headers)).json()
     assert config["source"] == broken
+    assert config["compiled"] == ""
     assert config["setup-config"] == SETUP_THAT_STOPS
+    assert "  decide:\n" in config["compiled-setup-config"]
     again = await client.post(
         f"{V2}/pipeline/continue", json={"continuation-key": key, "configuration": CONTINUED}
     )
@@ -333,6 +339,8 @@ async def test_setup_workflow_ending_without_continuing_errors_the_pipeline(
     pipeline_id = await _setup_pipeline(client, make_repo, make_project, account.headers)
     config = (await client.get(f"{V2}/pipeline/{pipeline_id}/config", headers=account.headers)).json()
     assert config["setup-config"] == config["source"] == SETUP_THAT_STOPS
+    assert config["compiled-setup-config"] == config["compiled"]
+    assert "  decide:\n" in config["compiled"]
     fake = await _fake_runner(store, client)
     task = await fake.claim()
     key = task["environment"]["CIRCLE_CONTINUATION_KEY"]

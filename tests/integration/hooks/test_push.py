@@ -83,6 +83,7 @@ async def test_github_push_triggers_a_webhook_pipeline(
     assert pipeline["vcs"]["revision"] == git(project, "rev-parse", "HEAD")
     config = (await client.get(f"{V2}/pipeline/{pipeline['id']}/config", headers=account.headers)).json()
     assert 'echo "webhook"' in config["compiled"]
+    assert "setup-config" not in config and "compiled-setup-config" not in config
 
 
 async def test_tag_push_and_ignored_deliveries(

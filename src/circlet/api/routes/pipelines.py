@@ -113,6 +113,7 @@ async def get_pipeline_config(pipeline_id: str, tx: TxDep, user: CurrentUser) ->
     body = {"source": pipeline.config_source, "compiled": pipeline.config_compiled}
     if pipeline.setup_config:
         body["setup-config"] = pipeline.setup_config
+        body["compiled-setup-config"] = pipeline.setup_config_compiled
     return body
 
 
