@@ -45,7 +45,11 @@ V2 = "/api/v2"
 
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     """Build the ASGI app. Migrations run at start-up; background loops stop at shutdown."""
-    store = store or Store.from_url(settings.resolved_database_url())
+    box = secrets.open_box(settings.secret_key, settings.data_dir)
+    if store is None:
+        store = Store.from_url(settings.resolved_database_url(), shared={secrets.BOX: box})
+    else:
+        store.share(secrets.BOX, box)
     config = ServerConfig(
         base_url=settings.public_url(),
         data_dir=settings.data_dir,
@@ -85,9 +89,6 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.state.files = FileStore(settings.data_dir / "storage")  # caches, workspaces, artifacts
     app.state.output_watch = OutputWatch()  # live logs: readers woken by appends and step ends
     app.state.logs = LiveLogs(settings.data_dir / "logs", app.state.output_watch)
-    secrets.bind_box(
-        store.engine.sync_engine, secrets.SecretBox(secrets.load_key(settings.secret_key, settings.data_dir))
-    )
     install_error_handlers(app)
     for module in (me, projects, pipelines, workflows, jobs):
         app.include_router(module.router, prefix=V2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -29,11 +29,17 @@ def make_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``work`` in one transaction on a migrated store; CIError becomes a clean exit."""
+def in_transaction(
+    settings: Settings,
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    shared: Mapping[str, object] | None = None,
+) -> T:
+    """Run ``work`` in one transaction on a migrated store (given ``shared``, e.g. the secret box);
+    CIError becomes a clean exit."""
 
     async def _run() -> T:
-        store = Store.from_url(settings.resolved_database_url())
+        store = Store.from_url(settings.resolved_database_url(), shared=shared)
         try:
             await store.migrate()
             async with store.transaction() as tx:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine
 
 from circlet.cli.common import DataDir, in_transaction, make_settings
 from circlet.engine import Tx
@@ -24,14 +23,12 @@ def push_secret(
     from circlet.engine import push, secrets
 
     settings = make_settings(data_dir)
-    box = secrets.SecretBox(secrets.load_key(settings.secret_key, settings.data_dir))
+    box = secrets.open_box(settings.secret_key, settings.data_dir)
 
     async def _create(tx: Tx) -> str:
-        bind = tx.get_bind()
-        secrets.bind_box(bind if isinstance(bind, Engine) else bind.engine, box)
         return await push.new_push_secret(tx, slug)
 
-    secret = in_transaction(settings, _create)
+    secret = in_transaction(settings, _create, shared={secrets.BOX: box})
     if not quiet:
         short = slug.strip("/")
         typer.echo(f"push hook URL: {settings.public_url()}/hooks/push/{short}")

@@ -1,9 +1,11 @@
 """Encryption of secrets at rest (Fernet), the server's key, and CircleCI's masking of values.
 
-``create_app`` loads the key once (``CIRCLET_SECRET_KEY`` or a ``secret.key`` file it creates in the data
-dir with mode 0600) and binds a :class:`SecretBox` to the store's database engine with :func:`bind_box`.
-Engine functions find the box from their transaction with :func:`box_for`, so every caller that opens a
-transaction on that store (requests, loops) seals and opens with the same key and nothing reads settings.
+The composition root (``create_app``, and CLI commands that seal or open values) builds one
+:class:`SecretBox` with :func:`open_box` (``CIRCLET_SECRET_KEY`` or a ``secret.key`` file created in the
+data dir with mode 0600) and gives it to its :class:`~circlet.store.db.Store` (``shared={BOX: box}`` or
+``store.share(BOX, box)``). The store puts it in every transaction's ``info``, and engine functions take it
+from their transaction with :func:`box_for`: there is no process-wide registry, two stores in one process
+may hold different keys, and nothing below the composition root reads settings.
 """
 
 from __future__ import annotations
@@ -11,16 +13,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import weakref
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.errors import CIError
 
 KEY_FILE = "secret.key"
+BOX = "secret_box"  #: the name under which a store gives its transactions the box
 MASK_PREFIX = "xxxx"
 SHOWN_SUFFIX = 4  #: characters of a value that masking keeps visible
 MIN_SHOWN_LENGTH = 8  #: shorter values are masked entirely, so the suffix never reveals half a secret
@@ -75,19 +76,15 @@ def load_key(configured: str, data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-_BOXES: weakref.WeakKeyDictionary[Engine, SecretBox] = weakref.WeakKeyDictionary()
-
-
-def bind_box(engine: Engine, box: SecretBox) -> None:
-    """Use ``box`` for every transaction on ``engine`` (the sync engine behind the store)."""
-    _BOXES[engine] = box
+def open_box(configured: str, data_dir: Path) -> SecretBox:
+    """The server's box: the configured key(s), else the data dir's key file."""
+    return SecretBox(load_key(configured, data_dir))
 
 
 def box_for(tx: AsyncSession) -> SecretBox:
-    bind = tx.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    box = _BOXES.get(engine)
-    if box is None:
+    """The box the transaction's store was given by the composition root."""
+    box = tx.info.get(BOX)
+    if not isinstance(box, SecretBox):
         raise SecretsUnavailable("Secrets are not available: the server has no secret key configured.")
     return box
 

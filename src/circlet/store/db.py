@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -27,15 +27,17 @@ class Store:
     busy handler), WAL and ``synchronous=FULL``; every transaction starts ``BEGIN IMMEDIATE``.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, shared: Mapping[str, object] | None = None) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._shared = dict(shared or {})
         self.waker = QueueWaker()
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 10) -> Store:
-        """Build a store from an async SQLAlchemy URL (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``)."""
+    def from_url(cls, url: str, *, pool_size: int = 10, shared: Mapping[str, object] | None = None) -> Store:
+        """Build a store from an async SQLAlchemy URL (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
+        ``shared`` values (e.g. the secret box) are in every transaction's ``info``."""
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
@@ -46,7 +48,11 @@ class Store:
             engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
             )
-        return cls(engine)
+        return cls(engine, shared=shared)
+
+    def share(self, name: str, value: object) -> None:
+        """Give ``value`` to every transaction opened from now on, as ``tx.info[name]``."""
+        self._shared[name] = value
 
     @property
     def is_sqlite(self) -> bool:
@@ -56,6 +62,7 @@ class Store:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Open a session in a transaction; commit on success, roll back on error."""
         async with self._sessions() as session:
+            session.info.update(self._shared)
             try:
                 async with session.begin():
                     yield session

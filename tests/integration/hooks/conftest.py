@@ -94,8 +94,9 @@ async def second_server_store(store: Store, settings: Settings) -> AsyncIterator
     if store.is_sqlite:
         yield store
         return
-    other = Store.from_url(settings.resolved_database_url())
-    secrets.bind_box(other.engine.sync_engine, secrets.SecretBox(secrets.load_key("", settings.data_dir)))
+    other = Store.from_url(
+        settings.resolved_database_url(), shared={secrets.BOX: secrets.open_box("", settings.data_dir)}
+    )
     try:
         yield other
     finally:

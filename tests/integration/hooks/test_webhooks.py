@@ -300,8 +300,9 @@ async def test_outbox_survives_a_restart(
     assert rows[0].last_error
 
     # A new server process: its own store on the same database, the webhook now pointing at a live receiver.
-    restarted = Store.from_url(settings.resolved_database_url())
-    secrets.bind_box(restarted.engine.sync_engine, secrets.SecretBox(secrets.load_key("", settings.data_dir)))
+    restarted = Store.from_url(
+        settings.resolved_database_url(), shared={secrets.BOX: secrets.open_box("", settings.data_dir)}
+    )
     async with restarted.transaction() as tx:
         await tx.execute(text("UPDATE webhooks SET url = :url"), {"url": receiver.url})
     sender = WebhookSender.create(restarted, settings.public_url())
