@@ -11,22 +11,19 @@ from sqlalchemy import text
 from circlet.engine import checkout_keys
 from circlet.store import projects as project_store
 from circlet.store.db import Store
-from tests.conftest import MakeProject, MakeRepo, MakeUser
+from tests.conftest import MakeProject, MakeUser
+from tests.integration.control.conftest import MakeOrg
 
 V2 = "/api/v2"
 
 
 async def test_keys_are_real_and_fingerprinted_like_ssh_keygen(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_repo: MakeRepo,
-    make_project: MakeProject,
+    acme: MakeOrg,
     store: Store,
     tmp_path: Path,
 ) -> None:
-    account = await make_user()
-    stranger = await make_user(org="gh/other")
-    await make_project(make_repo("version: 2.1\n"))
+    account, stranger = await acme("version: 2.1\n")
     url = f"{V2}/project/gh/acme/app/checkout-key"
     created = await client.post(url, headers=account.headers, json={"type": "deploy-key"})
     assert created.status_code == 201, created.text

@@ -10,73 +10,25 @@ import httpx
 
 from circlet.engine import accounts
 from circlet.store.db import Store
-from tests.conftest import MakeProject, MakeRepo, MakeUser, wait_for
+from tests.conftest import wait_for
+from tests.integration.control.conftest import MakeOrg, all_stopped, echo_config, trigger
 
 V2 = "/api/v2"
 
-HOLD = """\
-version: 2.1
-jobs:
-  build:
-    docker: [{image: cimg/base:stable}]
-    steps: [{run: echo build}]
-  deploy:
-    docker: [{image: cimg/base:stable}]
-    steps: [{run: echo deploy}]
-workflows:
-  main:
-    jobs:
-      - build
-      - hold: {type: approval, requires: [build]}
-      - deploy: {requires: [hold]}
-"""
-
-SLOW = """\
-version: 2.1
-jobs:
-  slow:
-    docker: [{image: cimg/base:stable}]
-    steps: [{run: {name: sleep, command: "sleep 60"}}]
-  after:
-    docker: [{image: cimg/base:stable}]
-    steps: [{run: echo after}]
-workflows:
-  main:
-    jobs:
-      - slow
-      - after: {requires: [slow]}
-"""
-
-FLAKY = """\
-version: 2.1
-jobs:
-  build:
-    docker: [{image: cimg/base:stable}]
-    steps: [{run: echo build}]
-  test:
-    docker: [{image: cimg/base:stable}]
-    steps:
-      - run: test -f @FLAG@ || { touch @FLAG@; exit 1; }
-  report:
-    docker: [{image: cimg/base:stable}]
-    steps: [{run: echo report}]
-workflows:
-  main:
-    jobs:
-      - build
-      - test: {requires: [build]}
-      - report: {requires: [test]}
-"""
-
-
-def _finished(body: Any) -> bool:
-    return bool(body["items"]) and all(w["status"] not in ("running", "failing") for w in body["items"])
-
-
-async def _trigger(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
-    response = await client.post(f"{V2}/project/gh/acme/app/pipeline", headers=headers)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+HOLD = echo_config(
+    "- build\n- hold: {type: approval, requires: [build]}\n- deploy: {requires: [hold]}",
+    build="echo build",
+    deploy="echo deploy",
+)
+SLOW = echo_config(
+    "- slow\n- after: {requires: [slow]}", slow="{name: sleep, command: sleep 60}", after="echo after"
+)
+FLAKY = echo_config(
+    "- build\n- test: {requires: [build]}\n- report: {requires: [test]}",
+    build="echo build",
+    test="test -f @FLAG@ || { touch @FLAG@; exit 1; }",
+    report="echo report",
+)
 
 
 async def _workflow(client: httpx.AsyncClient, headers: dict[str, str], pipeline_id: str, done) -> Any:
@@ -89,14 +41,10 @@ async def _jobs(client: httpx.AsyncClient, headers: dict[str, str], workflow_id:
     return {j["name"]: j for j in items}
 
 
-async def test_approval_releases_the_workflow_once(
-    client: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject, runner
-) -> None:
-    account = await make_user()
-    stranger = await make_user(org="gh/other")
-    await make_project(make_repo(HOLD))
+async def test_approval_releases_the_workflow_once(client: httpx.AsyncClient, acme: MakeOrg, runner) -> None:
+    account, stranger = await acme(HOLD)
     await runner()
-    pipeline_id = await _trigger(client, account.headers)
+    pipeline_id = await trigger(client, account.headers)
     workflow = await _workflow(
         client, account.headers, pipeline_id, lambda b: b["items"] and b["items"][0]["status"] == "on_hold"
     )
@@ -121,14 +69,14 @@ async def test_approval_releases_the_workflow_once(
     winner = first if first.status_code == 202 else second
     assert winner.json() == {"message": "Accepted."}
 
-    done = await _workflow(client, account.headers, pipeline_id, _finished)
+    done = await _workflow(client, account.headers, pipeline_id, all_stopped)
     assert done["status"] == "success"
     jobs = await _jobs(client, account.headers, workflow["id"])
     assert jobs["hold"]["status"] == "success" and jobs["hold"]["approved_by"] == account.user_id
     assert jobs["deploy"]["status"] == "success"
 
     # a workflow waiting on an approval can be canceled; the approval is then refused
-    other_pipeline = await _trigger(client, account.headers)
+    other_pipeline = await trigger(client, account.headers)
     held = await _workflow(
         client, account.headers, other_pipeline, lambda b: b["items"] and b["items"][0]["status"] == "on_hold"
     )
@@ -149,12 +97,11 @@ async def test_approval_releases_the_workflow_once(
 
 
 async def test_cancel_workflow_stops_the_running_process(
-    client: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject, runner
+    client: httpx.AsyncClient, acme: MakeOrg, runner
 ) -> None:
-    account = await make_user()
-    await make_project(make_repo(SLOW))
+    account, _ = await acme(SLOW)
     await runner()
-    pipeline_id = await _trigger(client, account.headers)
+    pipeline_id = await trigger(client, account.headers)
     await wait_for(
         client, f"{V2}/project/gh/acme/app/job/1", account.headers, lambda b: b["status"] == "running"
     )
@@ -184,14 +131,10 @@ async def test_cancel_workflow_stops_the_running_process(
     assert again.status_code == 202
 
 
-async def test_cancel_one_job_by_number_and_by_id(
-    client: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject, runner
-) -> None:
-    account = await make_user()
-    stranger = await make_user(org="gh/other")
-    await make_project(make_repo(SLOW))
+async def test_cancel_one_job_by_number_and_by_id(client: httpx.AsyncClient, acme: MakeOrg, runner) -> None:
+    account, stranger = await acme(SLOW)
     await runner()
-    pipeline_id = await _trigger(client, account.headers)
+    pipeline_id = await trigger(client, account.headers)
     await wait_for(
         client, f"{V2}/project/gh/acme/app/job/1", account.headers, lambda b: b["status"] == "running"
     )
@@ -200,7 +143,7 @@ async def test_cancel_one_job_by_number_and_by_id(
     ).status_code == 404
     response = await client.post(f"{V2}/project/gh/acme/app/job/1/cancel", headers=account.headers)
     assert response.status_code == 200 and response.json() == {"message": "Accepted."}
-    workflow = await _workflow(client, account.headers, pipeline_id, _finished)
+    workflow = await _workflow(client, account.headers, pipeline_id, all_stopped)
     assert workflow["status"] == "canceled" and "canceled_by" not in workflow
     jobs = await _jobs(client, account.headers, workflow["id"])
     assert jobs["slow"]["status"] == "canceled" and jobs["after"]["status"] == "not_run"
@@ -208,7 +151,7 @@ async def test_cancel_one_job_by_number_and_by_id(
         await client.post(f"{V2}/jobs/{jobs['slow']['id']}/cancel", headers=account.headers)
     ).status_code == 200
 
-    second = await _trigger(client, account.headers)
+    second = await trigger(client, account.headers)
     await wait_for(
         client, f"{V2}/project/gh/acme/app/job/3", account.headers, lambda b: b["status"] == "running"
     )
@@ -228,19 +171,16 @@ async def test_cancel_one_job_by_number_and_by_id(
 
 async def test_cancel_during_claim_never_runs_a_canceled_job(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_repo: MakeRepo,
-    make_project: MakeProject,
+    acme: MakeOrg,
     store: Store,
 ) -> None:
-    account = await make_user()
-    await make_project(make_repo(SLOW))
+    account, _ = await acme(SLOW)
     async with store.transaction() as tx:
         token = await accounts.create_runner_token(tx, "*")
     runner_headers = {"Authorization": f"Bearer {token}"}
     outcomes = set()
     for _ in range(4):
-        pipeline_id = await _trigger(client, account.headers)
+        pipeline_id = await trigger(client, account.headers)
         workflow = (await client.get(f"{V2}/pipeline/{pipeline_id}/workflow", headers=account.headers)).json()
         workflow_id = workflow["items"][0]["id"]
         claim, cancel = await asyncio.gather(
@@ -283,18 +223,14 @@ async def test_cancel_during_claim_never_runs_a_canceled_job(
 
 async def test_rerun_from_failed_reuses_successful_jobs(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_repo: MakeRepo,
-    make_project: MakeProject,
+    acme: MakeOrg,
     runner,
     tmp_path: Path,
 ) -> None:
-    account = await make_user()
-    stranger = await make_user(org="gh/other")
-    await make_project(make_repo(FLAKY.replace("@FLAG@", str(tmp_path / "flag"))))
+    account, stranger = await acme(FLAKY.replace("@FLAG@", str(tmp_path / "flag")))
     await runner()
-    pipeline_id = await _trigger(client, account.headers)
-    original = await _workflow(client, account.headers, pipeline_id, _finished)
+    pipeline_id = await trigger(client, account.headers)
+    original = await _workflow(client, account.headers, pipeline_id, all_stopped)
     assert original["status"] == "failed"
     old_jobs = await _jobs(client, account.headers, original["id"])
 
@@ -317,7 +253,7 @@ async def test_rerun_from_failed_reuses_successful_jobs(
         client,
         f"{V2}/pipeline/{pipeline_id}/workflow",
         account.headers,
-        lambda b: len(b["items"]) == 2 and _finished(b),
+        lambda b: len(b["items"]) == 2 and all_stopped(b),
     )
     by_id = {w["id"]: w for w in workflows["items"]}
     assert by_id[original["id"]]["status"] == "failed"  # the original keeps its history
@@ -335,18 +271,15 @@ async def test_rerun_from_failed_reuses_successful_jobs(
 
 async def test_rerun_all_selected_and_sparse(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_repo: MakeRepo,
-    make_project: MakeProject,
+    acme: MakeOrg,
     runner,
     tmp_path: Path,
 ) -> None:
-    account = await make_user()
     (tmp_path / "flag").touch()
-    await make_project(make_repo(FLAKY.replace("@FLAG@", str(tmp_path / "flag"))))
+    account, _ = await acme(FLAKY.replace("@FLAG@", str(tmp_path / "flag")))
     await runner()
-    pipeline_id = await _trigger(client, account.headers)
-    original = await _workflow(client, account.headers, pipeline_id, _finished)
+    pipeline_id = await trigger(client, account.headers)
+    original = await _workflow(client, account.headers, pipeline_id, all_stopped)
     assert original["status"] == "success"
     old = await _jobs(client, account.headers, original["id"])
     url = f"{V2}/workflow/{original['id']}/rerun"
@@ -362,7 +295,7 @@ async def test_rerun_all_selected_and_sparse(
         client,
         f"{V2}/pipeline/{pipeline_id}/workflow",
         account.headers,
-        lambda b: len(b["items"]) == 4 and _finished(b),
+        lambda b: len(b["items"]) == 4 and all_stopped(b),
     )
     rerun_all = await _jobs(client, account.headers, everything.json()["workflow_id"])
     assert all("job_number" in j and j["status"] == "success" for j in rerun_all.values())
@@ -378,12 +311,9 @@ async def test_rerun_all_selected_and_sparse(
     assert (await client.post(url, headers=account.headers, json={"sparse_tree": True})).status_code == 400
 
 
-async def test_rerun_of_a_running_workflow_is_refused(
-    client: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject
-) -> None:
-    account = await make_user()
-    await make_project(make_repo(SLOW))
-    pipeline_id = await _trigger(client, account.headers)
+async def test_rerun_of_a_running_workflow_is_refused(client: httpx.AsyncClient, acme: MakeOrg) -> None:
+    account, _ = await acme(SLOW)
+    pipeline_id = await trigger(client, account.headers)
     workflow = (await client.get(f"{V2}/pipeline/{pipeline_id}/workflow", headers=account.headers)).json()[
         "items"
     ][0]

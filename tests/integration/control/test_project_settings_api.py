@@ -7,8 +7,9 @@ from typing import Any
 import httpx
 from jsonschema import Draft7Validator  # type: ignore[import-untyped,unused-ignore]
 
-from tests.conftest import MakeProject, MakeRepo, MakeUser
+from tests.conftest import MakeRepo, MakeUser
 from tests.contract import _registry, spec
+from tests.integration.control.conftest import MakeOrg
 
 V2 = "/api/v2"
 CREATE = "/project/{provider}/{organization}/{project}"
@@ -70,12 +71,8 @@ async def test_create_project_and_follow_again(
     assert (await client.post(f"{V2}/project/gh/acme/z")).status_code == 401
 
 
-async def test_settings_read_and_patch(
-    client: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject
-) -> None:
-    account = await make_user()
-    stranger = await make_user(org="gh/other")
-    await make_project(make_repo("version: 2.1\n"))
+async def test_settings_read_and_patch(client: httpx.AsyncClient, acme: MakeOrg) -> None:
+    account, stranger = await acme("version: 2.1\n")
     url = f"{V2}/project/gh/acme/app/settings"
     initial = (await client.get(url, headers=account.headers)).json()
     assert initial["advanced"]["build_fork_prs"] is False

@@ -7,44 +7,23 @@ import httpx
 from sqlalchemy import text
 
 from circlet.store.db import Store
-from tests.conftest import MakeProject, MakeRepo, MakeUser, wait_for
+from tests.conftest import MakeUser
+from tests.integration.control.conftest import MakeOrg, echo_config, run_to_end
 
 V2 = "/api/v2"
 SECRET = "s3cr3t-value-0042"
 CONTEXT_SECRET = "ctx-token-9f8e7d6c"
 
-USES_SECRETS = """\
-version: 2.1
-jobs:
-  show:
-    docker: [{image: cimg/base:stable}]
-    steps:
-      - run: echo "project=$PROJECT_SECRET context=$DEPLOY_TOKEN" && test "$DEPLOY_TOKEN" = "@TOKEN@"
-workflows:
-  main:
-    jobs:
-      - show: {context: [deploy]}
-""".replace("@TOKEN@", CONTEXT_SECRET)
-
-RESTRICTED = """\
-version: 2.1
-jobs:
-  build:
-    docker: [{image: cimg/base:stable}]
-    steps: [{run: echo build}]
-  deploy:
-    docker: [{image: cimg/base:stable}]
-    steps: [{run: echo deploying}]
-  after:
-    docker: [{image: cimg/base:stable}]
-    steps: [{run: echo after}]
-workflows:
-  main:
-    jobs:
-      - build
-      - deploy: {context: prod, requires: [build]}
-      - after: {requires: [deploy]}
-"""
+USES_SECRETS = echo_config(
+    "- show: {context: [deploy]}",
+    show=f'echo "project=$PROJECT_SECRET context=$DEPLOY_TOKEN" && test "$DEPLOY_TOKEN" = "{CONTEXT_SECRET}"',
+)
+RESTRICTED = echo_config(
+    "- build\n- deploy: {context: prod, requires: [build]}\n- after: {requires: [deploy]}",
+    build="echo build",
+    deploy="echo deploying",
+    after="echo after",
+)
 
 
 async def _dump(store: Store) -> str:
@@ -59,14 +38,10 @@ async def _dump(store: Store) -> str:
 
 async def test_project_envvars_are_masked_and_encrypted(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_repo: MakeRepo,
-    make_project: MakeProject,
+    acme: MakeOrg,
     store: Store,
 ) -> None:
-    account = await make_user()
-    stranger = await make_user(org="gh/other")
-    await make_project(make_repo("version: 2.1\n"))
+    account, stranger = await acme("version: 2.1\n")
     url = f"{V2}/project/gh/acme/app/envvar"
     created = await client.post(
         url, headers=account.headers, json={"name": "PROJECT_SECRET", "value": SECRET}
@@ -190,11 +165,8 @@ async def test_context_pages(client: httpx.AsyncClient, make_user: MakeUser) -> 
     assert names == [f"ctx-{i:02d}" for i in range(23)] and rest["next_page_token"] is None
 
 
-async def test_restrictions_crud(
-    client: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject
-) -> None:
-    account = await make_user()
-    await make_project(make_repo("version: 2.1\n"))
+async def test_restrictions_crud(client: httpx.AsyncClient, acme: MakeOrg) -> None:
+    account, _ = await acme("version: 2.1\n")
     project_id = (await client.get(f"{V2}/project/gh/acme/app", headers=account.headers)).json()["id"]
     context = await _context(client, account.headers, "prod")
     url = f"{V2}/context/{context}/restrictions"
@@ -233,10 +205,9 @@ async def test_restrictions_crud(
 
 
 async def test_job_gets_project_and_context_secrets_masked_in_logs(
-    client: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject, runner
+    client: httpx.AsyncClient, acme: MakeOrg, runner
 ) -> None:
-    account = await make_user()
-    await make_project(make_repo(USES_SECRETS))
+    account, _ = await acme(USES_SECRETS)
     await client.post(
         f"{V2}/project/gh/acme/app/envvar",
         headers=account.headers,
@@ -249,14 +220,8 @@ async def test_job_gets_project_and_context_secrets_masked_in_logs(
         json={"value": CONTEXT_SECRET},
     )
     await runner()
-    created = (await client.post(f"{V2}/project/gh/acme/app/pipeline", headers=account.headers)).json()
-    workflows = await wait_for(
-        client,
-        f"{V2}/pipeline/{created['id']}/workflow",
-        account.headers,
-        lambda b: b["items"] and b["items"][0]["status"] not in ("running", "failing"),
-    )
-    assert workflows["items"][0]["status"] == "success"
+    workflow = await run_to_end(client, account.headers)
+    assert workflow["status"] == "success"
     build = (await client.get("/api/v1.1/project/gh/acme/app/1", headers=account.headers)).json()
     action = build["steps"][-1]["actions"][0]
     output = (await client.get(action["output_url"], headers=account.headers)).json()[0]["message"]
@@ -266,13 +231,10 @@ async def test_job_gets_project_and_context_secrets_masked_in_logs(
 
 async def test_restricted_context_makes_job_unauthorized(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_repo: MakeRepo,
-    make_project: MakeProject,
+    acme: MakeOrg,
     runner,
 ) -> None:
-    account = await make_user()
-    await make_project(make_repo(RESTRICTED))
+    account, _ = await acme(RESTRICTED)
     context = await _context(client, account.headers, "prod")
     await client.post(
         f"{V2}/context/{context}/restrictions",
@@ -280,14 +242,7 @@ async def test_restricted_context_makes_job_unauthorized(
         json={"restriction_type": "expression", "restriction_value": 'pipeline.git.branch == "release"'},
     )
     await runner()
-    created = (await client.post(f"{V2}/project/gh/acme/app/pipeline", headers=account.headers)).json()
-    workflows = await wait_for(
-        client,
-        f"{V2}/pipeline/{created['id']}/workflow",
-        account.headers,
-        lambda b: b["items"] and b["items"][0]["status"] not in ("running", "failing"),
-    )
-    workflow = workflows["items"][0]
+    workflow = await run_to_end(client, account.headers)
     assert workflow["status"] == "unauthorized"
     jobs = (await client.get(f"{V2}/workflow/{workflow['id']}/job", headers=account.headers)).json()["items"]
     assert {j["name"]: j["status"] for j in jobs} == {
@@ -303,20 +258,11 @@ async def test_restricted_context_makes_job_unauthorized(
     assert detail["parallel_runs"] == []  # never queued for a runner
 
 
-async def test_allowed_and_missing_contexts(
-    client: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject, runner
-) -> None:
-    account = await make_user()
-    await make_project(make_repo(RESTRICTED))
+async def test_allowed_and_missing_contexts(client: httpx.AsyncClient, acme: MakeOrg, runner) -> None:
+    account, _ = await acme(RESTRICTED)
     await runner()
-    missing = (await client.post(f"{V2}/project/gh/acme/app/pipeline", headers=account.headers)).json()
-    workflows = await wait_for(
-        client,
-        f"{V2}/pipeline/{missing['id']}/workflow",
-        account.headers,
-        lambda b: b["items"] and b["items"][0]["status"] not in ("running", "failing"),
-    )
-    assert workflows["items"][0]["status"] == "unauthorized"
+    workflow = await run_to_end(client, account.headers)
+    assert workflow["status"] == "unauthorized"
 
     project_id = (await client.get(f"{V2}/project/gh/acme/app", headers=account.headers)).json()["id"]
     context = await _context(client, account.headers, "prod")
@@ -326,11 +272,5 @@ async def test_allowed_and_missing_contexts(
             headers=account.headers,
             json={"restriction_type": kind, "restriction_value": value},
         )
-    allowed = (await client.post(f"{V2}/project/gh/acme/app/pipeline", headers=account.headers)).json()
-    workflows = await wait_for(
-        client,
-        f"{V2}/pipeline/{allowed['id']}/workflow",
-        account.headers,
-        lambda b: b["items"] and b["items"][0]["status"] not in ("running", "failing"),
-    )
-    assert workflows["items"][0]["status"] == "success"
+    workflow = await run_to_end(client, account.headers)
+    assert workflow["status"] == "success"

@@ -6,19 +6,20 @@ The build job details and step output live in ``legacy.py``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from circlet.api.deps import ConfigDep, CurrentUser, TxDep
+from circlet.api.deps import ConfigDep, CurrentUser, ServerConfig, TxDep
 from circlet.api.views import iso
-from circlet.engine import access, accounts, legacy_builds
+from circlet.engine import Tx, access, accounts, legacy_builds
 from circlet.engine.legacy_builds import Build
 from circlet.engine.slugs import LONG_NAMES
-from circlet.model.accounts import Project
+from circlet.model.accounts import Project, User
 from circlet.model.pipelines import Pipeline
 
 router = APIRouter(prefix="/api/v1.1", tags=["v1.1"])
@@ -177,20 +178,52 @@ def _deprecated(response: Response, base_url: str, project: Project) -> None:
     response.headers["Link"] = f'<{base_url}/api/v2/project/{project.slug}/pipeline>; rel="successor-version"'
 
 
-async def _trigger(
-    tx: TxDep, user: CurrentUser, config: ConfigDep, slug: str, body: LegacyTriggerBody, branch: str | None
-) -> tuple[Project, Pipeline]:
+@dataclass(frozen=True)
+class _TriggerCall:
+    """What every v1.1 trigger route receives: who, where, and the optional body."""
+
+    tx: Tx
+    user: User
+    config: ServerConfig
+    slug: str
+    body: LegacyTriggerBody
+
+
+async def _trigger_call(
+    vcs: str,
+    org: str,
+    repo: str,
+    tx: TxDep,
+    user: CurrentUser,
+    config: ConfigDep,
+    body: Annotated[LegacyTriggerBody | None, Body()] = None,
+) -> _TriggerCall:
+    return _TriggerCall(tx, user, config, f"{vcs}/{org}/{repo}", body or LegacyTriggerBody())
+
+
+TriggerCall = Annotated[_TriggerCall, Depends(_trigger_call)]
+
+
+async def _trigger(call: _TriggerCall, branch: str | None) -> tuple[Project, Pipeline]:
+    body = call.body
     pipeline = await legacy_builds.legacy_trigger(
-        tx,
-        user,
-        slug,
+        call.tx,
+        call.user,
+        call.slug,
         branch=branch or body.branch,
         tag=body.tag,
         revision=body.revision,
         build_parameters={**(body.build_parameters or {}), **(body.parameters or {})},
-        mirrors_dir=config.data_dir / "mirrors",
+        mirrors_dir=call.config.data_dir / "mirrors",
     )
-    return await access.project_for(tx, user, slug), pipeline
+    return await access.project_for(call.tx, call.user, call.slug), pipeline
+
+
+async def _trigger_with_summary(call: _TriggerCall, response: Response, branch: str | None) -> dict[str, Any]:
+    """Trigger, mark the answer deprecated, and answer with the new pipeline's first build."""
+    project, pipeline = await _trigger(call, branch)
+    _deprecated(response, call.config.base_url, project)
+    return await _triggered_summary(call.tx, call.user, call.config, project, pipeline)
 
 
 async def _triggered_summary(
@@ -217,56 +250,21 @@ async def _triggered_summary(
 
 
 @router.post("/project/{vcs}/{org}/{repo}/tree/{branch:path}", status_code=201)
-async def trigger_branch(
-    vcs: str,
-    org: str,
-    repo: str,
-    branch: str,
-    tx: TxDep,
-    user: CurrentUser,
-    config: ConfigDep,
-    response: Response,
-    body: Annotated[LegacyTriggerBody | None, Body()] = None,
-) -> dict[str, Any]:
-    project, pipeline = await _trigger(
-        tx, user, config, f"{vcs}/{org}/{repo}", body or LegacyTriggerBody(), branch
-    )
-    _deprecated(response, config.base_url, project)
-    return await _triggered_summary(tx, user, config, project, pipeline)
+async def trigger_branch(branch: str, call: TriggerCall, response: Response) -> dict[str, Any]:
+    return await _trigger_with_summary(call, response, branch)
 
 
 @router.post("/project/{vcs}/{org}/{repo}/build")
-async def trigger_build(
-    vcs: str,
-    org: str,
-    repo: str,
-    tx: TxDep,
-    user: CurrentUser,
-    config: ConfigDep,
-    body: Annotated[LegacyTriggerBody | None, Body()] = None,
-) -> JSONResponse:
-    project, _ = await _trigger(tx, user, config, f"{vcs}/{org}/{repo}", body or LegacyTriggerBody(), None)
+async def trigger_build(call: TriggerCall) -> JSONResponse:
+    project, _ = await _trigger(call, None)
     answer = JSONResponse({"status": 200, "body": "Build created"})
-    _deprecated(answer, config.base_url, project)
+    _deprecated(answer, call.config.base_url, project)
     return answer
 
 
 @router.post("/project/{vcs}/{org}/{repo}", status_code=201)
-async def trigger_project(
-    vcs: str,
-    org: str,
-    repo: str,
-    tx: TxDep,
-    user: CurrentUser,
-    config: ConfigDep,
-    response: Response,
-    body: Annotated[LegacyTriggerBody | None, Body()] = None,
-) -> dict[str, Any]:
-    project, pipeline = await _trigger(
-        tx, user, config, f"{vcs}/{org}/{repo}", body or LegacyTriggerBody(), None
-    )
-    _deprecated(response, config.base_url, project)
-    return await _triggered_summary(tx, user, config, project, pipeline)
+async def trigger_project(call: TriggerCall, response: Response) -> dict[str, Any]:
+    return await _trigger_with_summary(call, response, None)
 
 
 @router.post("/project/{vcs}/{org}/{repo}/{build_num}/cancel")
