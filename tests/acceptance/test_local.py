@@ -87,3 +87,62 @@ def test_local_runs_the_work_tree_keeps_caches_and_fails_loudly(make_repo: MakeR
     status = git(repo, "status", "--porcelain")
     assert "M hello.txt" in status and "?? untracked.txt" in status  # the work tree is untouched
     assert git(repo, "stash", "list") == "" and len(git(repo, "log", "--format=%H").split()) == 1
+
+
+SECRETS_CONFIG = """\
+version: 2.1
+jobs:
+  deploy:
+    machine: true
+    steps:
+      - run: |
+          echo "ctx=$DEPLOY_TOKEN file=$FROM_FILE cli=$FROM_CLI short=$SHORT"
+          [ "$DEPLOY_TOKEN" = "ctx-token-9f8e" ] && [ "$FROM_FILE" = "file value" ] \\
+            && [ "$FROM_CLI" = "cli-value-1234" ] && [ "$OTHER" = "from-other-context" ] && echo "values: right"
+          exit 1
+workflows:
+  main:
+    jobs:
+      - deploy: {context: [deploy, other]}
+"""
+
+
+def test_local_contexts_and_env_vars_reach_jobs_masked(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo(SECRETS_CONFIG)
+    contexts = tmp_path / "contexts.yml"
+    contexts.write_text(
+        "deploy:\n  DEPLOY_TOKEN: ctx-token-9f8e\n  SHORT: abc\nother:\n  OTHER: from-other-context\n"
+    )
+    env_file = tmp_path / "project.env"
+    env_file.write_text('# project variables\nexport FROM_FILE="file value"\nFROM_CLI=overridden\n')
+    state, home = tmp_path / "state", tmp_path / "home"
+    home.mkdir()
+
+    run = _local(
+        repo,
+        state,
+        home,
+        "--context-file",
+        str(contexts),
+        "--env-file",
+        str(env_file),
+        "-e",
+        "FROM_CLI=cli-value-1234",
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output  # the step fails on purpose, so its output is shown
+    assert "values: right" in output
+    assert "ctx=******** file=******** cli=******** short=abc" in output
+    assert "ctx-token-9f8e" not in output and "cli-value-1234" not in output and "file value" not in output
+
+    json_contexts = tmp_path / "contexts.json"
+    json_contexts.write_text(json.dumps({"deploy": {"DEPLOY_TOKEN": "x"}}))
+    missing = _local(repo, state, home, "--context-file", str(json_contexts))
+    assert missing.returncode == 1 and "unauthorized" in missing.stdout, missing.stdout + missing.stderr
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text("deploy: [not, a, mapping]\n")
+    refused = _local(repo, state, home, "--context-file", str(bad), "-e", "NOEQUALS")
+    assert refused.returncode == 2 and "context 'deploy' wants a mapping" in refused.stdout
+    bad_name = _local(repo, state, home, "-e", "1BAD=x")
+    assert bad_name.returncode == 2 and "Invalid environment variable name" in bad_name.stdout

@@ -25,9 +25,11 @@ import yaml
 from rich.console import Console
 from rich.live import Live
 
+from circlet.cli import local_env
 from circlet.cli.local_snapshot import Snapshot, SnapshotError, snapshot
 from circlet.cli.local_view import JobState, WorkflowState, render, summary, tail_of
 from circlet.engine import accounts, projects
+from circlet.errors import CIError
 from circlet.settings import Settings
 from circlet.store import local_state
 from circlet.store.db import Store
@@ -55,11 +57,23 @@ def local(
     state_dir: Annotated[
         Path | None, typer.Option(help="Where caches and timings are kept between runs.")
     ] = None,
+    context_file: Annotated[
+        Path | None,
+        typer.Option(help="Contexts for jobs that name them: YAML or JSON {context: {VAR: value}}."),
+    ] = None,
+    env_file: Annotated[
+        Path | None, typer.Option(help="Project environment variables: KEY=VALUE lines.")
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", "-e", help="A project environment variable KEY=VALUE (repeatable)."),
+    ] = None,
 ) -> None:
     """Run the pipeline of a working tree, including uncommitted changes, on this machine."""
     console = Console()
     try:
         parameters = parse_params(param or [])
+        secrets = local_env.Secrets.read(context_file, env_file, env or [])
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -74,7 +88,7 @@ def local(
     code = 1
     try:
         code = asyncio.run(
-            _run(snap, tmp / "data", state, parameters, runners=max(1, runners), console=console)
+            _run(snap, tmp / "data", state, parameters, secrets, runners=max(1, runners), console=console)
         )
     finally:
         if keep:
@@ -112,7 +126,14 @@ class _QuietServer(uvicorn.Server):
 
 
 async def _run(
-    snap: Snapshot, data: Path, state: Path, params: dict[str, Any], *, runners: int, console: Console
+    snap: Snapshot,
+    data: Path,
+    state: Path,
+    params: dict[str, Any],
+    secrets: local_env.Secrets,
+    *,
+    runners: int,
+    console: Console,
 ) -> int:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -138,7 +159,14 @@ async def _run(
     store: Store = app.state.store
     files: FileStore = app.state.files
     slug = f"gh/local/{snap.root.name}"
-    token, runner_token, project_id = await _setup(store, slug, snap)
+    try:
+        token, runner_token, project_id = await _setup(store, slug, snap, secrets)
+    except CIError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await serving
+        return 2
     await _restore_state(store, files, project_id, state)
     stop = asyncio.Event()
     agent = asyncio.create_task(_agent(settings.public_url(), runner_token, data / "work", stop, runners))
@@ -177,10 +205,11 @@ async def _agent(url: str, token: str, work: Path, stop: asyncio.Event, runners:
     )
 
 
-async def _setup(store: Store, slug: str, snap: Snapshot) -> tuple[str, str, str]:
+async def _setup(store: Store, slug: str, snap: Snapshot, secrets: local_env.Secrets) -> tuple[str, str, str]:
     async with store.transaction() as tx:
-        _, token = await accounts.create_user(tx, login="local", name="circlet local", org="gh/local")
+        user, token = await accounts.create_user(tx, login="local", name="circlet local", org="gh/local")
         project = await projects.add_project(tx, slug, repo_url=str(snap.repo), default_branch=snap.branch)
+        await secrets.install(tx, user, slug)
         runner_token = await accounts.create_runner_token(tx, "*", nickname="circlet local")
     return token, runner_token, project.id
 
