@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import LargeBinary, Table, and_, bindparam, cast, func, select, tuple_, update
+from sqlalchemy import LargeBinary, Table, and_, bindparam, cast, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -44,8 +44,8 @@ async def add_to_rollup(
 
     ``sums`` are added, ``first_at``/``last_at`` keep the min/max, ``durations`` (a packed histogram)
     appends. The whole merge happens in the database, so concurrent finishers cannot lose an update.
-    The upsert leaves the rows locked by this transaction, so their histograms are then compacted
-    (each duration once) in place.
+    The upsert returns the merged histograms and leaves the rows locked by this transaction, so the
+    ones that now repeat a duration are rewritten compacted (each duration once).
     """
     if not rows:
         return
@@ -55,25 +55,23 @@ async def add_to_rollup(
     merged["first_at"] = _least(tx, table.c.first_at, new.first_at)
     merged["last_at"] = _greatest(tx, table.c.last_at, new.last_at)
     merged["durations"] = cast(table.c.durations.op("||")(new.durations), LargeBinary)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=merged)
-    for start in range(0, len(rows), CHUNK):
-        chunk = list(rows[start : start + CHUNK])
-        await tx.execute(stmt, chunk)
-        await _compact(tx, table, keys, chunk)
-
-
-async def _compact(tx: AsyncSession, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]) -> None:
     key_cols = [table.c[k] for k in keys]
-    wanted = [tuple(row[k] for k in keys) for row in rows]
-    query = select(*key_cols, table.c.durations).where(tuple_(*key_cols).in_(wanted))
-    changed = []
-    for *key, blob in (await tx.execute(query)).all():
-        packed = compact(blob)
-        if len(packed) < len(blob):
-            changed.append({f"k_{k}": v for k, v in zip(keys, key, strict=True)} | {"packed": packed})
-    if changed:
-        where = and_(*[table.c[k] == bindparam(f"k_{k}") for k in keys])
-        await tx.execute(update(table).where(where).values(durations=bindparam("packed")), changed)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=merged).returning(
+        *key_cols, table.c.durations
+    )
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        sent = {tuple(row[k] for k in keys): len(row["durations"]) for row in chunk}
+        changed = []
+        for *key, blob in (await tx.execute(stmt, list(chunk))).all():
+            if len(blob) == sent[tuple(key)]:
+                continue  # a new row (or nothing appended): the histogram is the one sent, already compact
+            packed = compact(blob)
+            if len(packed) < len(blob):
+                changed.append({f"k_{k}": v for k, v in zip(keys, key, strict=True)} | {"packed": packed})
+        if changed:
+            where = and_(*[table.c[k] == bindparam(f"k_{k}") for k in keys])
+            await tx.execute(update(table).where(where).values(durations=bindparam("packed")), changed)
 
 
 async def insert_new(tx: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> set[str]:

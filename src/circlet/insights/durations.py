@@ -12,9 +12,12 @@ p % of the runs took at most that long, so it is always a real run's duration, e
 from __future__ import annotations
 
 import math
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -32,19 +35,37 @@ def unpack(blobs: Iterable[bytes]) -> npt.NDArray[np.int64]:
 
 def pack_histogram(durations_s: Iterable[int]) -> bytes:
     """A histogram of whole-second durations: ``(duration, count)`` int32 pairs, by duration."""
-    counted = sorted(Counter(durations_s).items())
-    return np.asarray(counted, dtype=DTYPE).reshape(-1).tobytes()
+    return _pack_pairs(sorted(Counter(durations_s).items()))
+
+
+def _pack_pairs(pairs: Iterable[tuple[int, int]]) -> bytes:
+    flat = array("i", [x for pair in pairs for x in pair])
+    if sys.byteorder == "big":
+        flat.byteswap()
+    return flat.tobytes()
+
+
+def _ints(blob: bytes) -> array[int]:
+    flat = array("i")
+    flat.frombytes(blob)
+    if sys.byteorder == "big":
+        flat.byteswap()
+    return flat
 
 
 def compact(blob: bytes) -> bytes:
-    """The same histogram with each duration once (appended histograms may repeat durations)."""
-    pairs = np.frombuffer(blob, dtype=DTYPE).reshape(-1, 2)
-    values, inverse = np.unique(pairs[:, 0], return_inverse=True)
-    if len(values) == len(pairs) and bool(np.all(pairs[1:, 0] > pairs[:-1, 0])):
+    """The same histogram with each duration once (appended histograms may repeat durations).
+
+    Plain Python (no numpy): it runs on the recording path, once per touched rollup row.
+    """
+    flat = _ints(blob)
+    values = flat[0::2]
+    if all(a < b for a, b in pairwise(values)):
         return blob
-    counts = np.zeros(len(values), dtype=np.int64)
-    np.add.at(counts, inverse.reshape(-1), pairs[:, 1].astype(np.int64))
-    return np.column_stack([values, counts]).astype(DTYPE).tobytes()
+    counts: dict[int, int] = {}
+    for value, count in zip(values, flat[1::2], strict=True):
+        counts[value] = counts.get(value, 0) + count
+    return _pack_pairs(sorted(counts.items()))
 
 
 def histogram_stats(blobs: Iterable[bytes], extra: Iterable[int] = ()) -> DurationStats:

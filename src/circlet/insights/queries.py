@@ -1,4 +1,4 @@
-"""Reading a window: whole days from the rollups plus the partial edge days from the raw run rows."""
+"""Reading a window: whole weeks and days from the rollups plus the partial edge days from the raw run rows."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from circlet.store.tables_insights import (
     JobWeekRow,
     WorkflowDayRow,
     WorkflowRunRow,
+    WorkflowWeekRow,
 )
 
 KeyOf = Callable[[Any], Hashable]
@@ -28,7 +29,7 @@ def _table(row: type[Any]) -> Table:
     return table
 
 
-WF_DAYS, WF_RUNS = _table(WorkflowDayRow), _table(WorkflowRunRow)
+WF_DAYS, WF_WEEKS, WF_RUNS = _table(WorkflowDayRow), _table(WorkflowWeekRow), _table(WorkflowRunRow)
 JOB_DAYS, JOB_RUNS = _table(JobDayRow), _table(JobRunRow)
 JOB_HOURS, JOB_WEEKS = _table(JobHourRow), _table(JobWeekRow)
 COUNTS = ("total_runs", "successful_runs", "failed_runs", "canceled_runs", "duration_total_s")
@@ -53,29 +54,33 @@ async def workflow_tallies(
     durations: bool = True,
     spans: bool = True,
 ) -> dict[Hashable, Tally]:
-    """Tallies of workflow runs created in ``window``, grouped by ``key(project_id, name, branch)``.
+    """Tallies of workflow runs created in ``window``, grouped by ``key(project_id, name, branch)``: whole
+    weeks from the weekly rollups, the other whole days from the daily ones, the edges from raw rows.
 
     ``per_branch`` reads every real branch's rows (not the ``*`` sums) so ``key`` may split by branch.
     ``durations=False`` skips the histograms and ``spans=False`` the first/last run times (not read).
     """
     days, edges = window.split()
     out: dict[Hashable, Tally] = {}
-    first_at, last_at = (WF_DAYS.c.first_at, WF_DAYS.c.last_at) if spans else (null(), null())
-    cols = [WF_DAYS.c.project_id, WF_DAYS.c.workflow_name, WF_DAYS.c.branch, first_at]
-    cols += [last_at, WF_DAYS.c.recoveries, WF_DAYS.c.recovery_total_s]
-    cols += [WF_DAYS.c[c] for c in COUNTS] + ([WF_DAYS.c.durations] if durations else [])
-    if len(days):
+    weeks, loose_days = split_weeks(days)
+    parts = [(WF_WEEKS, WF_WEEKS.c.week, [weeks])] if len(weeks) else []
+    parts += [(WF_DAYS, WF_DAYS.c.day, loose_days)] if loose_days else []
+    for table, slot, ranges in parts:
+        first_at, last_at = (table.c.first_at, table.c.last_at) if spans else (null(), null())
+        cols = [table.c.project_id, table.c.workflow_name, table.c.branch, first_at]
+        cols += [last_at, table.c.recoveries, table.c.recovery_total_s]
+        cols += [table.c[c] for c in COUNTS] + ([table.c.durations] if durations else [])
         query = select(*cols).where(
-            WF_DAYS.c.project_id.in_(project_ids), WF_DAYS.c.day >= days.start, WF_DAYS.c.day < days.stop
+            table.c.project_id.in_(project_ids), or_(*[slot.between(r.start, r.stop - 1) for r in ranges])
         )
         if per_branch:
-            query = query.where(WF_DAYS.c.branch != ALL_BRANCHES)
+            query = query.where(table.c.branch != ALL_BRANCHES)
             if branch is not None:
-                query = query.where(WF_DAYS.c.branch == branch)
+                query = query.where(table.c.branch == branch)
         else:
-            query = _branch_filter(query, WF_DAYS, branch, rollup=True)
+            query = _branch_filter(query, table, branch, rollup=True)
         if workflow_name is not None:
-            query = query.where(WF_DAYS.c.workflow_name == workflow_name)
+            query = query.where(table.c.workflow_name == workflow_name)
         for row in (await tx.execute(query)).all():
             tally = out.setdefault(key(row[0], row[1], row[2]), Tally())
             tally.add_rollup(

@@ -1,4 +1,4 @@
-"""Recording finished runs: one raw row each, plus additions to the daily rollups, in the caller's transaction.
+"""Recording finished runs: one raw row each, plus additions to the rollups, in the caller's transaction.
 
 Real runs arrive one at a time from ``engine.events``; ``circlet dev seed-history`` sends thousands per
 call. Both go through ``record_workflow_runs``/``record_job_runs``, so seeded history is counted exactly
@@ -28,6 +28,7 @@ from circlet.store.tables_insights import (
     JobWeekRow,
     WorkflowDayRow,
     WorkflowRunRow,
+    WorkflowWeekRow,
 )
 
 ALL_BRANCHES = "*"  #: the rollup branch that sums every branch (``*`` is not allowed in git refs)
@@ -102,14 +103,18 @@ class _Bucket:
 
     def add(self, outcome: Outcome, duration_s: int, first: datetime, last: datetime) -> None:
         self.total_runs += 1
-        self.successful_runs += outcome is Outcome.SUCCESS
-        self.failed_runs += outcome is Outcome.FAILED
-        self.canceled_runs += outcome is Outcome.CANCELED
-        self.duration_total_s += duration_s
         if outcome is Outcome.SUCCESS:
+            self.successful_runs += 1
             self.durations.append(duration_s)
-        self.first_at = first if self.first_at is None else min(self.first_at, first)
-        self.last_at = last if self.last_at is None else max(self.last_at, last)
+        elif outcome is Outcome.FAILED:
+            self.failed_runs += 1
+        else:
+            self.canceled_runs += 1
+        self.duration_total_s += duration_s
+        if self.first_at is None or first < self.first_at:
+            self.first_at = first
+        if self.last_at is None or last > self.last_at:
+            self.last_at = last
 
     def values(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in SUMS}
@@ -126,35 +131,39 @@ def _table(row: type[Any]) -> Table:
 
 
 async def record_workflow_runs(tx: AsyncSession, runs: Iterable[WorkflowRun]) -> None:
-    """Record finished workflow runs (in the order they stopped) into raw rows and rollups, with MTTR."""
+    """Record finished workflow runs (in the order they stopped) into raw rows, daily and weekly rollups,
+    with MTTR."""
     counted = sorted((r for r in runs if outcome_of(r.status)), key=lambda r: (r.stopped_at, r.id))
     if not counted:
         return
     recoveries = await _track_recoveries(tx, counted)
     raw = [_workflow_row(r, recoveries.get(r.id)) for r in counted]
     new_ids = await _sql.insert_new(tx, _table(WorkflowRunRow), raw)
-    buckets: dict[tuple[str, str, str, int], _Bucket] = {}
-    for run in counted:
+    units = (("day", WorkflowDayRow, day_of), ("week", WorkflowWeekRow, week_of))
+    buckets: dict[str, dict[tuple[str, str, str, int], _Bucket]] = {unit: {} for unit, _, _ in units}
+    for run, row in zip(counted, raw, strict=True):
         if run.id not in new_ids:
             continue
-        outcome = outcome_of(run.status)
-        assert outcome is not None
-        duration = whole_seconds((run.stopped_at - run.created_at).total_seconds())
-        for branch in (run.branch, ALL_BRANCHES):
-            bucket = buckets.setdefault(
-                (run.project_id, run.workflow_name, branch, day_of(run.created_at)), _Bucket()
-            )
-            bucket.add(outcome, duration, run.created_at, run.created_at)
-            if run.id in recoveries:
-                bucket.recoveries += 1
-                bucket.recovery_total_s += recoveries[run.id]
-    keys = ("project_id", "workflow_name", "branch", "day")
-    rows = [
-        dict(zip(keys, key, strict=True)) | b.values() | _recovery_values(b) for key, b in buckets.items()
-    ]
-    await _sql.add_to_rollup(
-        tx, _table(WorkflowDayRow), keys, rows, sums=(*SUMS, "recoveries", "recovery_total_s")
-    )
+        outcome, duration, at = OUTCOMES[run.status], row["duration_s"], run.created_at
+        for unit, _, unit_of in units:
+            slot, by_key = unit_of(at), buckets[unit]
+            for branch in (run.branch, ALL_BRANCHES):
+                bucket = by_key.get((run.project_id, run.workflow_name, branch, slot))
+                if bucket is None:
+                    bucket = by_key[(run.project_id, run.workflow_name, branch, slot)] = _Bucket()
+                bucket.add(outcome, duration, at, at)
+                if run.id in recoveries:
+                    bucket.recoveries += 1
+                    bucket.recovery_total_s += recoveries[run.id]
+    for unit, row_type, _ in units:
+        keys = ("project_id", "workflow_name", "branch", unit)
+        rows = [
+            dict(zip(keys, key, strict=True)) | b.values() | _recovery_values(b)
+            for key, b in buckets[unit].items()
+        ]
+        await _sql.add_to_rollup(
+            tx, _table(row_type), keys, rows, sums=(*SUMS, "recoveries", "recovery_total_s")
+        )
 
 
 def _recovery_values(bucket: _Bucket) -> dict[str, int]:
@@ -240,26 +249,33 @@ async def _save_states(tx: AsyncSession, table: Table, changed: list[dict[str, A
 
 
 async def record_job_runs(tx: AsyncSession, runs: Iterable[JobRun]) -> None:
-    """Record finished job runs into raw rows and the daily, hourly and weekly job rollups."""
+    """Record finished job runs into raw rows and the daily, hourly and weekly job rollups.
+
+    One pass over the runs; each touched rollup row gets one upsert per call, so a batch of many runs
+    (the history seeder, or several jobs finishing in one transaction) costs little more than one run.
+    """
     counted = [r for r in runs if outcome_of(r.status)]
     if not counted:
         return
     raw = [_job_row(r) for r in counted]
     new_ids = await _sql.insert_new(tx, _table(JobRunRow), raw)
     units = (("day", JobDayRow, day_of), ("hour", JobHourRow, hour_of), ("week", JobWeekRow, week_of))
-    for unit, row_type, unit_of in units:
-        buckets: dict[tuple[str, str, str, str, int], _Bucket] = {}
-        for run, row in zip(counted, raw, strict=True):
-            if run.id not in new_ids:
-                continue
-            outcome = outcome_of(run.status)
-            assert outcome is not None
+    buckets: dict[str, dict[tuple[str, str, str, str, int], _Bucket]] = {unit: {} for unit, _, _ in units}
+    for run, row in zip(counted, raw, strict=True):
+        if run.id not in new_ids:
+            continue
+        outcome, duration = OUTCOMES[run.status], row["duration_s"]
+        for unit, _, unit_of in units:
+            slot, by_key = unit_of(run.started_at), buckets[unit]
             for branch in (run.branch, ALL_BRANCHES):
-                key = (run.project_id, run.workflow_name, run.job_name, branch, unit_of(run.started_at))
-                bucket = buckets.setdefault(key, _Bucket())
-                bucket.add(outcome, row["duration_s"], run.started_at, run.stopped_at)
+                key = (run.project_id, run.workflow_name, run.job_name, branch, slot)
+                bucket = by_key.get(key)
+                if bucket is None:
+                    bucket = by_key[key] = _Bucket()
+                bucket.add(outcome, duration, run.started_at, run.stopped_at)
+    for unit, row_type, _ in units:
         keys = ("project_id", "workflow_name", "job_name", "branch", unit)
-        rows = [dict(zip(keys, key, strict=True)) | b.values() for key, b in buckets.items()]
+        rows = [dict(zip(keys, key, strict=True)) | b.values() for key, b in buckets[unit].items()]
         await _sql.add_to_rollup(tx, _table(row_type), keys, rows, sums=SUMS)
 
 

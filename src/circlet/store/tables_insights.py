@@ -1,7 +1,7 @@
 """Insights rows: one compact row per finished run, daily rollups, branch states, test results and flakes.
 
-Rollup rows are keyed by UTC day number (days since 1970-01-01); job runs are also rolled up by UTC hour
-(hours since the epoch, for hourly time series) and by week (``day // 7``, for long windows). The branch ``"*"`` holds the sum over
+Rollup rows are keyed by UTC day number (days since 1970-01-01) and by week (``day // 7``, for long
+windows); job runs are also rolled up by UTC hour (hours since the epoch, for hourly time series). The branch ``"*"`` holds the sum over
 all branches (``*`` cannot appear in a git ref), so all-branch queries read one row per day.
 ``durations`` is a histogram of the whole-second durations of the bucket's successful runs: packed
 little-endian int32 ``(duration_s, count)`` pairs, each duration once; exact percentiles, sums and
@@ -101,7 +101,25 @@ class JobRunRow(Base):
     duration_s: Mapped[int] = mapped_column(Integer)
 
 
-class WorkflowDayRow(Base):
+class _Rollup:
+    """What every rollup row sums: run counts by outcome, durations (total and histogram), run times."""
+
+    total_runs: Mapped[int] = mapped_column(Integer)
+    successful_runs: Mapped[int] = mapped_column(Integer)
+    failed_runs: Mapped[int] = mapped_column(Integer)
+    canceled_runs: Mapped[int] = mapped_column(Integer)
+    duration_total_s: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())  #: earliest run time (jobs: start)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())  #: latest run time (jobs: stop)
+    durations: Mapped[bytes] = mapped_column(LargeBinary)  #: histogram of successful durations
+
+
+class _WorkflowRollup(_Rollup):
+    recoveries: Mapped[int] = mapped_column(Integer)
+    recovery_total_s: Mapped[int] = mapped_column(BigInteger)
+
+
+class WorkflowDayRow(_WorkflowRollup, Base):
     """Per project, workflow, branch (``*`` = all) and UTC day: counts, sums and successful durations."""
 
     __tablename__ = "insights_workflow_days"
@@ -110,19 +128,19 @@ class WorkflowDayRow(Base):
     branch: Mapped[str] = mapped_column(NAME, primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
     workflow_name: Mapped[str] = mapped_column(NAME, primary_key=True)
-    total_runs: Mapped[int] = mapped_column(Integer)
-    successful_runs: Mapped[int] = mapped_column(Integer)
-    failed_runs: Mapped[int] = mapped_column(Integer)
-    canceled_runs: Mapped[int] = mapped_column(Integer)
-    duration_total_s: Mapped[int] = mapped_column(BigInteger)
-    recoveries: Mapped[int] = mapped_column(Integer)
-    recovery_total_s: Mapped[int] = mapped_column(BigInteger)
-    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    durations: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class JobDayRow(Base):
+class WorkflowWeekRow(_WorkflowRollup, Base):
+    """Per project, workflow, branch (``*`` = all) and week (UTC days ``7 * week`` to ``7 * week + 6``)."""
+
+    __tablename__ = "insights_workflow_weeks"
+    project_id: Mapped[str] = mapped_column(_project_fk(), primary_key=True)
+    branch: Mapped[str] = mapped_column(NAME, primary_key=True)
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workflow_name: Mapped[str] = mapped_column(NAME, primary_key=True)
+
+
+class JobDayRow(_Rollup, Base):
     """Per project, workflow, job, branch (``*`` = all) and UTC day."""
 
     __tablename__ = "insights_job_days"
@@ -132,17 +150,9 @@ class JobDayRow(Base):
     branch: Mapped[str] = mapped_column(NAME, primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_name: Mapped[str] = mapped_column(NAME, primary_key=True)
-    total_runs: Mapped[int] = mapped_column(Integer)
-    successful_runs: Mapped[int] = mapped_column(Integer)
-    failed_runs: Mapped[int] = mapped_column(Integer)
-    canceled_runs: Mapped[int] = mapped_column(Integer)
-    duration_total_s: Mapped[int] = mapped_column(BigInteger)
-    first_at: Mapped[datetime] = mapped_column(UTCDateTime())  #: earliest start
-    last_at: Mapped[datetime] = mapped_column(UTCDateTime())  #: latest stop
-    durations: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class JobHourRow(Base):
+class JobHourRow(_Rollup, Base):
     """Per project, workflow, job, branch (``*`` = all) and UTC hour (hours since 1970-01-01)."""
 
     __tablename__ = "insights_job_hours"
@@ -151,17 +161,9 @@ class JobHourRow(Base):
     branch: Mapped[str] = mapped_column(NAME, primary_key=True)
     hour: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_name: Mapped[str] = mapped_column(NAME, primary_key=True)
-    total_runs: Mapped[int] = mapped_column(Integer)
-    successful_runs: Mapped[int] = mapped_column(Integer)
-    failed_runs: Mapped[int] = mapped_column(Integer)
-    canceled_runs: Mapped[int] = mapped_column(Integer)
-    duration_total_s: Mapped[int] = mapped_column(BigInteger)
-    first_at: Mapped[datetime] = mapped_column(UTCDateTime())  #: earliest start
-    last_at: Mapped[datetime] = mapped_column(UTCDateTime())  #: latest stop
-    durations: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class JobWeekRow(Base):
+class JobWeekRow(_Rollup, Base):
     """Per project, workflow, job, branch (``*`` = all) and week (UTC days ``7 * week`` to ``7 * week + 6``)."""
 
     __tablename__ = "insights_job_weeks"
@@ -170,14 +172,6 @@ class JobWeekRow(Base):
     branch: Mapped[str] = mapped_column(NAME, primary_key=True)
     week: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_name: Mapped[str] = mapped_column(NAME, primary_key=True)
-    total_runs: Mapped[int] = mapped_column(Integer)
-    successful_runs: Mapped[int] = mapped_column(Integer)
-    failed_runs: Mapped[int] = mapped_column(Integer)
-    canceled_runs: Mapped[int] = mapped_column(Integer)
-    duration_total_s: Mapped[int] = mapped_column(BigInteger)
-    first_at: Mapped[datetime] = mapped_column(UTCDateTime())  #: earliest start
-    last_at: Mapped[datetime] = mapped_column(UTCDateTime())  #: latest stop
-    durations: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class BranchStateRow(Base):

@@ -339,6 +339,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("project_id", "branch", "day", "workflow_name"),
     )
     op.create_table(
+        "insights_workflow_weeks",
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("branch", sa.String(length=250), nullable=False),
+        sa.Column("week", sa.Integer(), nullable=False),
+        sa.Column("workflow_name", sa.String(length=250), nullable=False),
+        sa.Column("total_runs", sa.Integer(), nullable=False),
+        sa.Column("successful_runs", sa.Integer(), nullable=False),
+        sa.Column("failed_runs", sa.Integer(), nullable=False),
+        sa.Column("canceled_runs", sa.Integer(), nullable=False),
+        sa.Column("duration_total_s", sa.BigInteger(), nullable=False),
+        sa.Column("recoveries", sa.Integer(), nullable=False),
+        sa.Column("recovery_total_s", sa.BigInteger(), nullable=False),
+        sa.Column("first_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_at", circlet.store._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("durations", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("project_id", "branch", "week", "workflow_name"),
+    )
+    op.create_table(
         "insights_workflow_runs",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("project_id", sa.String(length=36), nullable=False),
@@ -768,6 +787,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_insights_wf_runs_branch")
 
     op.drop_table("insights_workflow_runs")
+    op.drop_table("insights_workflow_weeks")
     op.drop_table("insights_workflow_days")
     op.drop_table("insights_job_weeks")
     with op.batch_alter_table("insights_job_runs", schema=None) as batch_op:
