@@ -21,6 +21,14 @@ NO_ENGINE_NOTICE = (
     "circlet: this job asks for a {type} executor{image}. There is no container engine here, so its steps "
     "run directly on the runner's host."
 )
+SERVICES_NOTICE = (
+    "circlet: {count} service container{s} NOT started (no container engine): {listed}. Steps run on the "
+    "runner's host; whatever they expect from {them} (e.g. a database on localhost) must already run there."
+)
+REMOTE_DOCKER_NOTICE = (
+    "circlet: this job uses setup_remote_docker, but there is no remote Docker engine: DOCKER_HOST is not "
+    "set, and docker commands use the host's own docker, if it has one."
+)
 
 
 async def assignment_for(
@@ -68,7 +76,7 @@ async def assignment_for(
             "tag": pipeline.tag,
         },
         max_runtime_s=max_runtime_s,
-        notices=_notices(executor),
+        notices=_notices(executor, steps),
         features=[FEATURE_FINISH_OUTPUT],
     )
 
@@ -117,10 +125,28 @@ def builtin_environment(
     return env
 
 
-def _notices(executor: dict[str, Any]) -> list[str]:
+def _notices(executor: dict[str, Any], steps: list[StepSpec]) -> list[str]:
+    """What the job asked for and does not get, printed at the top of its output."""
+    notices: list[str] = []
     kind = executor.get("type", "docker")
-    if kind not in ("docker", "machine", "macos", "windows"):
-        return []
     images = executor.get("images") or []
-    image = f" ({images[0]})" if images else ""
-    return [NO_ENGINE_NOTICE.format(type=kind, image=image)]
+    if kind in ("docker", "machine", "macos", "windows"):
+        image = f" ({images[0]})" if images else ""
+        notices.append(NO_ENGINE_NOTICE.format(type=kind, image=image))
+    services = executor.get("services")
+    if services is None:  # a job stored before services were kept: only their images are known
+        services = [{"image": image} for image in images[1:]]
+    if services:
+        listed = ", ".join(f"{s['name']} ({s['image']})" if s.get("name") else s["image"] for s in services)
+        plural = len(services) > 1
+        notices.append(
+            SERVICES_NOTICE.format(
+                count=len(services),
+                s="s were" if plural else " was",
+                listed=listed,
+                them="them" if plural else "it",
+            )
+        )
+    if any(step.get("type") == "setup_remote_docker" for step in steps):
+        notices.append(REMOTE_DOCKER_NOTICE)
+    return notices

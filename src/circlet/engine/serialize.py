@@ -24,4 +24,19 @@ def executor_to_json(executor: Executor) -> dict[str, Any]:
         "type": executor.type,
         "resource_class": executor.resource_class,
         "images": list(executor.images),
+        "services": services(executor),
     }
+
+
+def services(executor: Executor) -> list[dict[str, str]]:
+    """The service containers of a docker executor (every image after the primary one), with the
+    ``name`` CircleCI gives them as a host name when the config sets one."""
+    docker = executor.raw.get("docker")
+    if not isinstance(docker, list):
+        return [{"image": image} for image in executor.images[1:]]
+    found: list[dict[str, str]] = []
+    for item in docker[1:]:
+        if isinstance(item, dict) and item.get("image"):
+            named = {"name": str(item["name"])} if item.get("name") else {}
+            found.append({**named, "image": str(item["image"])})
+    return found
