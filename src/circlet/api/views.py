@@ -123,7 +123,7 @@ def workflow_job_json(job: Job) -> dict[str, Any]:
         "name": job.name,
         "project_slug": job.project_slug,
         "status": job.status.value,
-        "type": job.type.value,
+        "type": "approval" if job.type is JobType.APPROVAL else "build",  # the spec has no "no-op"
         "stopped_at": iso(job.stopped_at),
     }
     if job.number is not None:

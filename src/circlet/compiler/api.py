@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from circlet.compiler import emit, interpolate, namespaces, process, regexes, validate
+from circlet.compiler import emit, interpolate, namespaces, process, regexes, unsupported, validate
 from circlet.compiler.expand import Expander, Where
 from circlet.compiler.loader import Document, Path, load_document
 from circlet.compiler.namespaces import OrbLoader
@@ -155,9 +155,12 @@ def compile_config(
     )
     plans = _plan_all(planner, data, doc, problems)
     problems.extend(planner.problems)
+    unsupported.check_features(data, doc, problems, planner.warnings)
+    setup = data.get("setup") is True
+    if setup:
+        unsupported.check_setup(data, plans, doc, problems)
     if problems:
         raise ConfigInvalid(problems)
-    setup = data.get("setup") is True
     return CompiledConfig(
         version=version,
         setup=setup,

@@ -100,11 +100,34 @@ def _misindented(entry: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+#: job types CircleCI knows that circlet does not run, and why
+UNSUPPORTED_TYPES = {
+    "release": "release jobs belong to CircleCI's deploy tracking, which circlet does not have",
+    "lock": "lock jobs are not supported yet; use serial-group to run jobs one at a time",
+    "unlock": "unlock jobs are not supported yet; use serial-group to run jobs one at a time",
+}
+
+
+def job_type(kind: Any, where: Where, problems: list[Problem]) -> JobType:
+    """The :class:`JobType` of a ``type:`` value (a job's or an invocation's). Reports any other value
+    and calls it a no-op, so that no definition is looked up for it and nothing else is reported."""
+    if kind is None:
+        return JobType.BUILD
+    try:
+        return JobType(kind)
+    except ValueError:
+        pass
+    reason = UNSUPPORTED_TYPES.get(kind) if isinstance(kind, str) else None
+    if reason is not None:
+        problems.append(where.problem(f"job type {kind!r} is not supported: {reason}"))
+    else:
+        known = ", ".join([*(t.value for t in JobType), *UNSUPPORTED_TYPES])
+        problems.append(where.problem(f"unknown job type {kind!r}; CircleCI's job types are {known}"))
+    return JobType.NO_OP
+
+
 def _instance(ref: str, invocation: dict[str, Any], where: Where, problems: list[Problem]) -> Instance:
-    kind = invocation.get("type")
-    job_type = JobType.APPROVAL if kind == "approval" else JobType.BUILD
-    if kind not in (None, "approval", "build"):
-        problems.append(where.at("type").problem(f"unsupported job type {kind!r} in a workflow"))
+    kind = job_type(invocation.get("type"), where.at("type"), problems)
     name = invocation.get("name")
     context = invocation.get("context")
     contexts = (
@@ -118,7 +141,7 @@ def _instance(ref: str, invocation: dict[str, Any], where: Where, problems: list
         name=ref if name is None else interpolate.render(name),
         ref=ref,
         where=where,
-        type=job_type,
+        type=kind,
         args={k: v for k, v in invocation.items() if k not in RESERVED_KEYS},
         requires=invocation.get("requires"),
         contexts=contexts,

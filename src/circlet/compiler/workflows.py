@@ -8,7 +8,7 @@ from typing import Any
 
 from circlet.compiler import conditions, filters, graph, jobs
 from circlet.compiler.expand import Expander, Where
-from circlet.compiler.invocations import Instance, read_entries
+from circlet.compiler.invocations import Instance, job_type, read_entries
 from circlet.compiler.namespaces import find
 from circlet.errors import Problem
 from circlet.model.configs import JobDefinition, WorkflowJob, WorkflowPlan
@@ -103,12 +103,12 @@ class WorkflowPlanner:
         planned = []
         entries: list[tuple[str, dict[str, Any]]] = []
         for instance in instances:
-            key = self.expand(instance, problems)
+            key, kind = self.expand(instance, problems)
             planned.append(
                 WorkflowJob(
                     name=instance.name,
                     job=key,
-                    type=instance.type,
+                    type=kind,
                     requires=tuple(edges[instance.name]),
                     requires_statuses=statuses[instance.name],
                     contexts=instance.contexts,
@@ -118,7 +118,9 @@ class WorkflowPlanner:
                 )
             )
             key_or_name = key or instance.name
-            entries.append((key_or_name, _processed_entry(instance, edges[instance.name], key_or_name)))
+            entries.append(
+                (key_or_name, _processed_entry(instance, edges[instance.name], key_or_name, inline=not key))
+            )
         self.processed[workflow] = entries
         return planned
 
@@ -164,9 +166,11 @@ class WorkflowPlanner:
             problems.append(instance.where.at("filters").problem(str(exc)))
             return "its filters are invalid"
 
-    def expand(self, instance: Instance, problems: list[Problem]) -> str:
-        if instance.type is JobType.APPROVAL:
-            return ""
+    def expand(self, instance: Instance, problems: list[Problem]) -> tuple[str, JobType]:
+        """The key of the instance's expanded job in the registry ("" for none) and its type: an
+        invocation's ``type: approval``/``no-op`` needs no definition; a definition's ``type`` counts."""
+        if instance.type is not JobType.BUILD:
+            return "", instance.type
         expander = self.expander
         ref = (
             instance.override_with
@@ -177,7 +181,7 @@ class WorkflowPlanner:
         element = find(expander.root, "jobs", ref)
         if element is None:
             problems.append(instance.where.problem(f"Cannot find a definition for job named {ref}"))
-            return ""
+            return "", JobType.BUILD
         before = len(expander.problems)
         job = expander.expand_job(
             element,
@@ -195,17 +199,20 @@ class WorkflowPlanner:
                 key, job or {}, lambda m, p: job_problems.append(home.at(*p).problem(m))
             )
 
+        kind = JobType.BUILD
+        if job is not None and "type" in job:
+            kind = job_type(job["type"], home.at("type"), job_problems)
         key = "" if job is None else self.registry.register(instance.name, job, make)
         problems.extend(job_problems)
-        return key
+        return key, kind
 
 
-def _processed_entry(instance: Instance, requires: list[str], key: str) -> dict[str, Any]:
+def _processed_entry(instance: Instance, requires: list[str], key: str, *, inline: bool) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     if key != instance.name:
         entry["name"] = instance.name
-    if instance.type is JobType.APPROVAL:
-        entry["type"] = "approval"
+    if instance.type is not JobType.BUILD and inline:
+        entry["type"] = instance.type.value
     if requires:
         entry["requires"] = list(requires)
     if instance.contexts:

@@ -11,7 +11,7 @@ J = JobStatus
 
 #: Which job status may follow which. Final statuses have no successors.
 ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
-    J.BLOCKED: frozenset({J.QUEUED, J.ON_HOLD, J.NOT_RUN, J.CANCELED, J.UNAUTHORIZED}),
+    J.BLOCKED: frozenset({J.QUEUED, J.ON_HOLD, J.NOT_RUN, J.CANCELED, J.UNAUTHORIZED, J.SUCCESS}),
     J.ON_HOLD: frozenset({J.SUCCESS, J.CANCELED}),
     J.QUEUED: frozenset({J.RUNNING, J.CANCELED, J.UNAUTHORIZED, J.INFRASTRUCTURE_FAIL}),
     J.RUNNING: frozenset({J.SUCCESS, J.FAILED, J.CANCELED, J.TIMEDOUT, J.INFRASTRUCTURE_FAIL}),
@@ -41,6 +41,10 @@ def fold_tasks(statuses: Collection[JobStatus]) -> JobStatus | None:
     return J.SUCCESS
 
 
+#: the status a job whose requirements are met moves to, by type (default ``queued``)
+_READY = {JobType.APPROVAL: J.ON_HOLD, JobType.NO_OP: J.SUCCESS}
+
+
 @dataclass(frozen=True, slots=True)
 class JobState:
     """What the scheduler needs to know of one job of a workflow."""
@@ -56,8 +60,8 @@ def unblocked(jobs: Sequence[JobState]) -> dict[str, JobStatus]:
     """The new status of every blocked job whose requirements are all settled.
 
     A job whose requirements succeeded (or ended in a status its ``requires`` accepts) becomes
-    ``queued`` (``on_hold`` for an approval job); otherwise it becomes ``not_run``, which may in turn
-    settle jobs downstream, so this runs to a fixed point.
+    ``queued`` (``on_hold`` for an approval job, ``success`` at once for a no-op job); otherwise it
+    becomes ``not_run``. Either may in turn settle jobs downstream, so this runs to a fixed point.
     """
     status = {j.name: j.status for j in jobs}
     changes: dict[str, JobStatus] = {}
@@ -72,7 +76,7 @@ def unblocked(jobs: Sequence[JobState]) -> dict[str, JobStatus]:
                 continue
             accepted = job.requires_statuses or {}
             ok = all(s is not None and s.value in accepted.get(r, ("success",)) for r, s in upstream)
-            new = (J.ON_HOLD if job.type is JobType.APPROVAL else J.QUEUED) if ok else J.NOT_RUN
+            new = _READY.get(job.type, J.QUEUED) if ok else J.NOT_RUN
             status[job.name] = changes[job.name] = new
             progress = True
     return changes

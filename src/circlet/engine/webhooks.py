@@ -150,8 +150,8 @@ def event_id(event: WebhookEvent, webhook_id: str, entity_id: str) -> str:
 
 
 async def job_completed(tx: AsyncSession, job: Job) -> None:
-    """Enqueue ``job-completed`` for every subscribed webhook of the job's project."""
-    if job.type is JobType.APPROVAL:
+    """Enqueue ``job-completed`` for every subscribed webhook of the job's project (build jobs only)."""
+    if job.type is not JobType.BUILD:
         return
     hooks = await webhook_store.subscribed_webhooks(tx, job.project_id, WebhookEvent.JOB_COMPLETED)
     if not hooks:

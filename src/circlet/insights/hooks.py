@@ -13,8 +13,8 @@ from circlet.store import workflows as workflow_store
 
 
 async def job_finished(tx: AsyncSession, job: Job) -> None:
-    """Count a job that ran; approvals and jobs that never ran (not_run) are not job runs."""
-    if job.type is JobType.APPROVAL or outcome_of(job.status) is None:
+    """Count a job that ran; approvals, no-op jobs and jobs that never ran (not_run) are not job runs."""
+    if job.type is not JobType.BUILD or outcome_of(job.status) is None:
         return
     workflow = await workflow_store.get_workflow(tx, job.workflow_id)
     pipeline = await pipeline_store.get_pipeline(tx, job.pipeline_id)

@@ -57,8 +57,9 @@ FINAL_JOB_STATUSES = frozenset(
 
 
 class JobType(StrEnum):
-    BUILD = "build"
-    APPROVAL = "approval"
+    BUILD = "build"  #: runs its steps on a runner
+    APPROVAL = "approval"  #: waits on hold until someone approves it
+    NO_OP = "no-op"  #: a workflow marker: succeeds as soon as its requirements are met
 
 
 class StepStatus(StrEnum):

@@ -339,3 +339,102 @@ def test_schema_violations_are_warnings():
     assert any(
         w.message.startswith("schema:") and w.path == "jobs.build.steps[0].checkout" for w in config.warnings
     )
+
+
+def test_no_op_jobs_inline_or_defined_and_approval_defined_as_a_job():
+    config = compile_text(
+        """
+        version: 2.1
+        jobs:
+          build: {docker: [{image: x}], steps: [checkout]}
+          gate: {type: no-op}
+          sign-off: {type: approval}
+        workflows:
+          w:
+            jobs:
+              - build
+              - gate: {requires: [build]}
+              - marker: {type: no-op, requires: [gate]}
+              - sign-off: {requires: [marker]}
+        """
+    )
+    kinds = {j.name: (j.type, j.job) for j in workflow(config, "w").jobs}
+    assert kinds == {
+        "build": (JobType.BUILD, "build"),
+        "gate": (JobType.NO_OP, "gate"),
+        "marker": (JobType.NO_OP, ""),
+        "sign-off": (JobType.APPROVAL, "sign-off"),
+    }
+    assert "    - marker:\n        type: no-op\n" in config.processed_yaml
+    assert "  gate:\n    type: no-op\n" in config.processed_yaml
+
+
+def test_unsupported_job_types_and_job_groups_are_named():
+    text = """
+    version: 2.1
+    jobs:
+      rel: {type: release, plan_name: web}
+    job-groups:
+      g: {jobs: [rel]}
+    workflows:
+      w:
+        jobs:
+          - rel
+          - l: {type: lock, key: k}
+          - z: {type: bogus}
+    """
+    with pytest.raises(ConfigInvalid) as caught:
+        compile_text(text)
+    problems = {p.path: p.message for p in caught.value.problems}
+    assert problems == {
+        "jobs.rel.type": "job type 'release' is not supported: release jobs belong to CircleCI's deploy "
+        "tracking, which circlet does not have",
+        "workflows.w.jobs[1].l.type": "job type 'lock' is not supported: lock jobs are not supported yet; "
+        "use serial-group to run jobs one at a time",
+        "workflows.w.jobs[2].z.type": "unknown job type 'bogus'; CircleCI's job types are build, approval, "
+        "no-op, release, lock, unlock",
+        "job-groups": "job-groups are not supported by circlet yet; list the group's jobs in the workflow "
+        "instead",
+    }
+
+
+def test_workflow_max_auto_reruns_is_a_warning():
+    config = compile_text(
+        """
+        version: 2.1
+        jobs:
+          build: {docker: [{image: x}], steps: [checkout]}
+        workflows:
+          w:
+            max_auto_reruns: 3
+            jobs: [build]
+        """
+    )
+    assert [w.path for w in config.warnings if "max_auto_reruns" in w.message] == [
+        "workflows.w.max_auto_reruns"
+    ]
+
+
+def test_setup_config_runs_one_workflow_and_has_no_schedules():
+    text = """
+    version: 2.1
+    setup: true
+    jobs:
+      a: {docker: [{image: x}], steps: [checkout]}
+    workflows:
+      one: {jobs: [a]}
+      two: {jobs: [a]}
+      tags-only:
+        jobs:
+          - a: {filters: {branches: {ignore: /.*/}}}
+      nightly:
+        triggers: [{schedule: {cron: "0 0 * * *", filters: {branches: {only: [main]}}}}]
+        jobs: [a]
+    """
+    with pytest.raises(ConfigInvalid) as caught:
+        compile_text(text)
+    problems = {p.path: p.message for p in caught.value.problems}
+    assert problems == {
+        "workflows.nightly.triggers": "a setup config cannot have scheduled workflows (triggers)",
+        "workflows": "a setup config may run only one workflow; this trigger runs 2: one, two",
+    }
