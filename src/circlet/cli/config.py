@@ -8,14 +8,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
-from circlet.compiler import DictOrbSource, compile_config
+from circlet.compiler import DictOrbSource, compile_config, plan_as_dict
 from circlet.compiler.loader import load_document
 from circlet.errors import ConfigInvalid
-from circlet.model.configs import CompiledConfig
+from circlet.model.configs import CompiledConfig, WorkflowJob, WorkflowPlan
+from circlet.model.statuses import JobType
 
 config_app = typer.Typer(help="Validate, process and plan .circleci/config.yml files.", no_args_is_help=True)
 
@@ -89,16 +92,20 @@ def _compile(
             file=name,
         )
     except ConfigInvalid as exc:
-        console.print(f"[bold red]{name} is invalid[/] ({len(exc.problems)} problem(s)):", highlight=False)
+        console.print(
+            Text.assemble((f"{name} is invalid", "bold red"), f" ({len(exc.problems)} problem(s)):"),
+            highlight=False,
+            soft_wrap=True,
+        )
         for problem in exc.problems:
-            console.print(f"  {problem}", highlight=False, markup=False)
+            console.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
 def _print_warnings(config: CompiledConfig) -> None:
     console = Console(stderr=True)
     for warning in config.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(Text.assemble(("warning: ", "yellow"), str(warning)), highlight=False, soft_wrap=True)
 
 
 @config_app.command("validate")
@@ -116,51 +123,55 @@ def process(file: FileArg = DEFAULT_FILE, orb_dir: OrbDir = None, params: ParamO
     typer.echo(config.processed_yaml, nl=False)
 
 
-def plan_as_dict(config: CompiledConfig) -> dict[str, Any]:
-    """The plan as JSON-ready data."""
-    return {
-        "setup": config.setup,
-        "parameters": dict(config.parameters),
-        "workflows": [
-            {
-                "name": flow.name,
-                "runs": flow.runs,
-                "skip_reason": flow.skip_reason,
-                "jobs": [
-                    {
-                        "name": job.name,
-                        "job": job.job,
-                        "type": str(job.type),
-                        "requires": list(job.requires),
-                        "contexts": list(job.contexts),
-                        "runs": job.runs and flow.runs,
-                        "skip_reason": job.skip_reason,
-                    }
-                    for job in flow.jobs
-                ],
-            }
-            for flow in config.workflows
-        ],
-    }
+def _job_label(job: WorkflowJob) -> Text:
+    label = Text(job.name)
+    if job.type is not JobType.BUILD:
+        label.append(f" ({job.type.value})", style="dim")
+    if job.job and job.job != job.name:
+        label.append(f" = {job.job}", style="dim")
+    return label
+
+
+def _jobs_table(flow: WorkflowPlan) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("job", no_wrap=True)
+    table.add_column("runs", justify="center")
+    table.add_column("requires")
+    table.add_column("why not", style="yellow")
+    for job in flow.jobs:
+        runs = Text("yes", style="green") if job.runs else Text("no", style="red")
+        table.add_row(_job_label(job), runs, Text(", ".join(job.requires)), Text(job.skip_reason or ""))
+    return table
+
+
+def _workflow_heading(flow: WorkflowPlan) -> Text:
+    heading = Text.assemble(("workflow ", "bold"), (flow.name, "bold"), " ")
+    if not flow.runs:
+        return heading.append_text(Text.assemble(("skipped", "red"), f": {flow.skip_reason}"))
+    running = sum(job.runs for job in flow.jobs)
+    if running == 0:
+        return heading.append(f"runs no job (all {len(flow.jobs)} filtered out)", style="yellow")
+    return heading.append(f"runs {running} of {len(flow.jobs)} jobs", style="green")
 
 
 def _render_plan(config: CompiledConfig, trigger: str) -> None:
     console = Console()
-    tree = Tree(f"[bold]{trigger}[/]")
+    title = Text.assemble(("plan for ", "bold"), (trigger, "bold cyan"))
+    if config.setup:
+        title.append("  (setup config: its workflow continues the pipeline)", style="dim")
+    tree = Tree(title)
     for flow in config.workflows:
-        if not flow.runs:
-            tree.add(f"[dim]workflow {flow.name}[/] [red]skipped[/]: {flow.skip_reason}")
-            continue
-        table = Table(show_edge=False, pad_edge=False)
-        for column in ("job", "runs", "requires", "why not"):
-            table.add_column(column)
-        for job in flow.jobs:
-            runs = "[green]yes[/]" if job.runs else "[red]no[/]"
-            label = job.name + (" (approval)" if job.job == "" and job.type == "approval" else "")
-            table.add_row(label, runs, ", ".join(job.requires), job.skip_reason or "")
-        branch = tree.add(f"[bold]workflow {flow.name}[/] [green]runs[/]")
-        branch.add(table)
+        branch = tree.add(_workflow_heading(flow))
+        if flow.runs and flow.jobs:
+            branch.add(_jobs_table(flow))
     console.print(tree)
+    runs = [flow for flow in config.workflows if flow.runs and any(job.runs for job in flow.jobs)]
+    jobs = sum(job.runs for flow in runs for job in flow.jobs)
+    console.print(
+        f"{len(runs)} of {len(config.workflows)} workflows and {jobs} jobs would run.",
+        style="bold",
+        highlight=False,
+    )
 
 
 @config_app.command("plan")

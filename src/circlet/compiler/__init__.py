@@ -15,6 +15,7 @@ from circlet.compiler.orbs import (
     resolve_version,
 )
 from circlet.compiler.pack import pack_orb
+from circlet.compiler.plans import plan_as_dict
 
 __all__ = [
     "DictOrbSource",
@@ -25,5 +26,6 @@ __all__ = [
     "declared_parameters",
     "pack_orb",
     "parse_orb_ref",
+    "plan_as_dict",
     "resolve_version",
 ]

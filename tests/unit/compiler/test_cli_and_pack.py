@@ -128,3 +128,76 @@ def test_config_plan_reads_orbs_from_a_directory():
     result = RUNNER.invoke(config_app, ["validate", str(path)])
     assert result.exit_code == 1
     assert "circlet orb publish lucos/deploy@0 FILE" in result.output
+
+
+def test_config_plan_json_shape_is_stable(tmp_path):
+    path = tmp_path / "config.yml"
+    path.write_text(
+        "version: 2.1\n"
+        "jobs:\n  build: {docker: [{image: x}], steps: [checkout]}\n"
+        "workflows:\n  w:\n    jobs:\n"
+        "      - build: {context: [org-ctx]}\n"
+        "      - hold: {type: approval, requires: [build]}\n"
+        '      - done: {type: no-op, requires: [hold], filters: {branches: {only: "/[a-z]+/"}}}\n'
+    )
+    result = RUNNER.invoke(config_app, ["plan", str(path), "--branch", "feature-1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "setup": False,
+        "parameters": {},
+        "workflows": [
+            {
+                "name": "w",
+                "runs": True,
+                "skip_reason": None,
+                "jobs": [
+                    {
+                        "name": "build",
+                        "job": "build",
+                        "type": "build",
+                        "requires": [],
+                        "contexts": ["org-ctx"],
+                        "runs": True,
+                        "skip_reason": None,
+                    },
+                    {
+                        "name": "hold",
+                        "job": "",
+                        "type": "approval",
+                        "requires": ["build"],
+                        "contexts": [],
+                        "runs": True,
+                        "skip_reason": None,
+                    },
+                    {
+                        "name": "done",
+                        "job": "",
+                        "type": "no-op",
+                        "requires": ["hold"],
+                        "contexts": [],
+                        "runs": False,
+                        "skip_reason": "branch 'feature-1' is not in filters.branches.only",
+                    },
+                ],
+            }
+        ],
+    }
+    result = RUNNER.invoke(config_app, ["plan", str(path), "--branch", "feature-1"])
+    assert result.exit_code == 0, result.output
+    assert "done (no-op)" in result.output and "hold (approval)" in result.output
+    assert "runs 2 of 3 jobs" in result.output
+    assert "1 of 1 workflows and 2 jobs would run." in result.output
+
+
+def test_config_plan_prints_reasons_as_written(tmp_path):
+    path = tmp_path / "config.yml"
+    path.write_text(
+        "version: 2.1\njobs:\n  build: {docker: [{image: x}], steps: [checkout]}\n"
+        "workflows:\n  w:\n    jobs:\n      - build: {filters: 'pipeline.git.branch matches /[bold]x/'}\n"
+        "  v:\n    when: 'pipeline.git.branch matches /[red]y/'\n    jobs: [build]\n"
+    )
+    result = RUNNER.invoke(config_app, ["plan", str(path), "--branch", "main"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "filters: pipeline.git.branch matches /[bold]x/ is false" in result.output
+    assert "workflow v skipped: when: pipeline.git.branch matches /[red]y/ is false" in result.output
+    assert "workflow w runs no job (all 1 filtered out)" in result.output
