@@ -12,6 +12,7 @@ from circlet.cli.dev import dev_app
 from circlet.cli.hooks import push_secret
 from circlet.cli.local import local
 from circlet.cli.logs import logs
+from circlet.cli.retention import cache_retention
 from circlet.cli.runner import runner
 from circlet.cli.serve import serve
 from circlet.engine import Tx, accounts, orb_registry, projects
@@ -33,6 +34,7 @@ app.command("runner")(runner)
 app.command("logs")(logs)
 app.command("local")(local)
 project_app.command("push-secret")(push_secret)
+project_app.command("cache-retention")(cache_retention)
 
 
 @user_app.command("create")

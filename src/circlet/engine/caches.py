@@ -1,8 +1,10 @@
 """Caches, as runners use them: find by ordered key prefixes (newest match wins), save a key once.
 
 Caches belong to a project and are shared by its branches. A saved key is never replaced: the first
-save wins and later saves of the same key are skipped. A cache lives ``retention_s`` after it was
-saved; expired caches are not found and are deleted (row and file) when the project next saves one.
+save wins and later saves of the same key are skipped. A cache lives its project's retention after
+it was saved: the project's ``cache_retention_days`` (CircleCI's "usage controls" retention, set with
+:func:`set_retention`) else the server's default. Expired caches are never found; they are deleted (row
+and file) when the project next saves a cache or its retention changes.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from circlet.engine.slugs import normalize_project_slug
 from circlet.errors import BadRequest, NotFound
+from circlet.model.accounts import Project
 from circlet.model.pipelines import Job
 from circlet.model.storage import Cache
 from circlet.store import caches as cache_store
 from circlet.store import jobs as job_store
+from circlet.store import projects as project_store
 from circlet.store import tasks as task_store
 from circlet.store._types import utcnow
 
@@ -25,6 +30,10 @@ log = logging.getLogger(__name__)
 
 MAX_KEY_CHARS = 900  # CircleCI's limit
 ARCHIVE_FORMATS = ("tar+gzip", "tar+zstd")
+USAGE = "usage"  #: the project settings key of CircleCI's "usage controls"
+RETENTION_DAYS = "cache_retention_days"
+MAX_RETENTION_DAYS = 3650
+DAY_S = 86400.0
 
 
 async def leased_job(tx: AsyncSession, task_id: str, lease_id: str) -> tuple[Job, int]:
@@ -87,10 +96,12 @@ async def record_cache(
     key: str,
     archive_format: str,
     size_bytes: int,
-    retention_s: float,
+    default_retention_s: float,
 ) -> tuple[bool, list[Cache]]:
     """Record an uploaded cache. Returns (saved, expired caches whose files the caller deletes)."""
     now = utcnow()
+    project = await project_store.get_project(tx, job.project_id)
+    retention_s = retention_of(project, default_retention_s)
     expired = await cache_store.remove_expired(tx, job.project_id, now=now)
     saved = await cache_store.add_cache(
         tx,
@@ -108,3 +119,35 @@ async def record_cache(
         extra={"action": "cache_saved", "job_id": job.id, "key": key, "size": size_bytes},
     )
     return saved, expired
+
+
+def retention_of(project: Project, default_s: float) -> float:
+    """Seconds a cache of ``project`` stays restorable."""
+    days = project.settings.get(USAGE, {}).get(RETENTION_DAYS)
+    return float(days) * DAY_S if isinstance(days, (int, float)) else default_s
+
+
+async def set_retention(
+    tx: AsyncSession, slug: str, days: float | None, *, default_s: float
+) -> tuple[Project, list[Cache]]:
+    """Set (``None``: back to ``default_s``) the project's cache retention. Caches already expired are
+    deleted first, so a longer retention never brings one back; every other cache of the project now
+    expires that long after it was saved, so a shorter retention takes effect at once. Returns the
+    project and the deleted caches, whose files the caller deletes."""
+    if days is not None and not (0 < days <= MAX_RETENTION_DAYS):
+        raise BadRequest(f"Cache retention must be more than 0 and at most {MAX_RETENTION_DAYS} days.")
+    project = await project_named(tx, slug)
+    expired = await cache_store.remove_expired(tx, project.id, now=utcnow())
+    usage = {k: v for k, v in project.settings.get(USAGE, {}).items() if k != RETENTION_DAYS}
+    if days is not None:
+        usage[RETENTION_DAYS] = days
+    project = await project_store.update_project(tx, project.id, settings={**project.settings, USAGE: usage})
+    await cache_store.reset_expiry(tx, project.id, timedelta(seconds=retention_of(project, default_s)))
+    return project, expired + await cache_store.remove_expired(tx, project.id, now=utcnow())
+
+
+async def project_named(tx: AsyncSession, slug: str) -> Project:
+    project = await project_store.find_project(tx, normalize_project_slug(slug))
+    if project is None:
+        raise NotFound(f"Project {slug} not found.")
+    return project

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,6 +94,13 @@ async def remove_expired(tx: AsyncSession, project_id: str, *, now: datetime) ->
     if rows:
         await tx.execute(delete(CacheRow).where(CacheRow.id.in_([r.id for r in rows])))
     return [_cache(r) for r in rows]
+
+
+async def reset_expiry(tx: AsyncSession, project_id: str, retention: timedelta) -> None:
+    """Every cache of the project expires ``retention`` after it was saved."""
+    for row in await tx.scalars(select(CacheRow).where(CacheRow.project_id == project_id)):
+        row.expires_at = row.created_at + retention
+    await tx.flush()
 
 
 def new_cache_id() -> str:

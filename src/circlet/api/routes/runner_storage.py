@@ -96,7 +96,7 @@ async def save_cache(
                 key=key,
                 archive_format=archive_format,
                 size_bytes=size,
-                retention_s=config.cache_retention_s,
+                default_retention_s=config.cache_retention_s,
             )
     except BaseException:
         await files.delete(path)
