@@ -121,7 +121,7 @@ async def workflow_runs(
     project = await access.project_for(tx, user, slug)
     start, end = date_range(start, end, utcnow())
     scope = scope_for(project, branch, all_branches)
-    return await runs.recent_workflow_runs(
+    return await runs.recent_runs(
         tx, project.id, workflow_name, branch=scope.branch, start=start, end=end, page_token=page_token
     )
 
@@ -142,11 +142,11 @@ async def job_runs(
     project = await access.project_for(tx, user, slug)
     start, end = date_range(start, end, utcnow())
     scope = scope_for(project, branch, all_branches)
-    return await runs.recent_job_runs(
+    return await runs.recent_runs(
         tx,
         project.id,
         workflow_name,
-        job_name,
+        job_name=job_name,
         branch=scope.branch,
         start=start,
         end=end,

@@ -141,7 +141,7 @@ async def workflow_run_points(
     limit: int = 500,
 ) -> list[RecentRun]:
     """The workflow's finished runs in ``[start, end]`` (newest first, at most ``limit``) for a chart."""
-    page = await insight_runs.recent_workflow_runs(
+    page = await insight_runs.recent_runs(
         tx, project.id, workflow_name, branch=branch, start=start, end=end, page_token=None, page_size=limit
     )
     return page.items

@@ -38,86 +38,58 @@ def _after(table: Table, time_col: str, token: str | None) -> Any:
     return or_(col < at, and_(col == at, table.c.id < last_id))
 
 
-async def recent_workflow_runs(
+async def recent_runs(
     tx: AsyncSession,
     project_id: str,
     workflow_name: str,
     *,
+    job_name: str | None = None,
     branch: str | None,
     start: datetime,
     end: datetime,
     page_token: str | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
 ) -> Page[RecentRun]:
-    """Runs created in ``[start, end)``; ``branch=None`` means every branch."""
-    t = WF_RUNS
-    query = select(
-        t.c.id, t.c.branch, t.c.status, t.c.created_at, t.c.stopped_at, t.c.duration_s, t.c.is_approval
-    ).where(
-        t.c.project_id == project_id,
-        t.c.workflow_name == workflow_name,
-        t.c.created_at >= start,
-        t.c.created_at < end,
-    )
+    """Runs of a workflow created in ``[start, end)``, or with ``job_name`` the runs of that job of the
+    workflow that started in ``[start, end)``; ``branch=None`` means every branch."""
+    if job_name is None:
+        t, time_col, extra = WF_RUNS, "created_at", WF_RUNS.c.is_approval
+        where = [t.c.project_id == project_id, t.c.workflow_name == workflow_name]
+    else:
+        t, time_col, extra = JOB_RUNS, "started_at", JOB_RUNS.c.job_number
+        where = [t.c.project_id == project_id, t.c.workflow_name == workflow_name, t.c.job_name == job_name]
+    where += [t.c[time_col] >= start, t.c[time_col] < end]
     if branch is not None:
-        query = query.where(t.c.branch == branch)
-    after = _after(t, "created_at", page_token)
-    if after is not None:
-        query = query.where(after)
-    query = query.order_by(t.c.created_at.desc(), t.c.id.desc()).limit(page_size + 1)
-    rows = (await tx.execute(query)).all()
+        where.append(t.c.branch == branch)
+    rows = await _newest(tx, t, time_col, extra, where, page_token, page_size)
     items = [
         RecentRun(
-            id=r[0],
-            branch=r[1],
-            status=r[2],
-            created_at=r[3],
-            stopped_at=r[4],
-            duration_s=r[5],
-            is_approval=r[6],
+            id=r[0], branch=r[1], status=r[2], created_at=r[3], stopped_at=r[4], duration_s=r[5],
+            is_approval=bool(r[6]) if job_name is None else False, number=r[6] if job_name is not None else None,
         )
         for r in rows[:page_size]
-    ]
+    ]  # fmt: skip
     return Page(items=items, next_page_token=_next(items, rows, page_size))
 
 
-async def recent_job_runs(
+async def _newest(
     tx: AsyncSession,
-    project_id: str,
-    workflow_name: str,
-    job_name: str,
-    *,
-    branch: str | None,
-    start: datetime,
-    end: datetime,
-    page_token: str | None = None,
-    page_size: int = DEFAULT_PAGE_SIZE,
-) -> Page[RecentRun]:
-    """Runs of one job of a workflow that started in ``[start, end)``."""
-    t = JOB_RUNS
-    query = select(
-        t.c.id, t.c.branch, t.c.status, t.c.started_at, t.c.stopped_at, t.c.duration_s, t.c.job_number
-    ).where(
-        t.c.project_id == project_id,
-        t.c.workflow_name == workflow_name,
-        t.c.job_name == job_name,
-        t.c.started_at >= start,
-        t.c.started_at < end,
-    )
-    if branch is not None:
-        query = query.where(t.c.branch == branch)
-    after = _after(t, "started_at", page_token)
+    t: Table,
+    time_col: str,
+    extra: Any,
+    where: list[Any],
+    page_token: str | None,
+    page_size: int,
+) -> list[Any]:
+    """One page of runs (plus one row, to tell whether another page follows), newest first: id, branch,
+    status, time, stopped_at, duration_s and ``extra``."""
+    at = t.c[time_col]
+    query = select(t.c.id, t.c.branch, t.c.status, at, t.c.stopped_at, t.c.duration_s, extra).where(*where)
+    after = _after(t, time_col, page_token)
     if after is not None:
         query = query.where(after)
-    query = query.order_by(t.c.started_at.desc(), t.c.id.desc()).limit(page_size + 1)
-    rows = (await tx.execute(query)).all()
-    items = [
-        RecentRun(
-            id=r[0], branch=r[1], status=r[2], created_at=r[3], stopped_at=r[4], duration_s=r[5], number=r[6]
-        )
-        for r in rows[:page_size]
-    ]
-    return Page(items=items, next_page_token=_next(items, rows, page_size))
+    query = query.order_by(at.desc(), t.c.id.desc()).limit(page_size + 1)
+    return list((await tx.execute(query)).all())
 
 
 def _next(items: list[RecentRun], rows: Any, page_size: int) -> str | None:

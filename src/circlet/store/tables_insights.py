@@ -12,7 +12,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from circlet.store._types import UTCDateTime
@@ -115,6 +126,12 @@ class _Rollup:
 
 
 class _WorkflowRollup(_Rollup):
+    """A workflow rollup row: keyed by project, branch, time bucket and workflow (in that key order, so a
+    window read is one range scan of the key); it also sums MTTR recoveries."""
+
+    project_id: Mapped[str] = mapped_column(_project_fk())
+    branch: Mapped[str] = mapped_column(NAME)
+    workflow_name: Mapped[str] = mapped_column(NAME)
     recoveries: Mapped[int] = mapped_column(Integer)
     recovery_total_s: Mapped[int] = mapped_column(BigInteger)
 
@@ -123,55 +140,49 @@ class WorkflowDayRow(_WorkflowRollup, Base):
     """Per project, workflow, branch (``*`` = all) and UTC day: counts, sums and successful durations."""
 
     __tablename__ = "insights_workflow_days"
-    # key order (project, branch, day, workflow): a window read is one range scan of the key
-    project_id: Mapped[str] = mapped_column(_project_fk(), primary_key=True)
-    branch: Mapped[str] = mapped_column(NAME, primary_key=True)
-    day: Mapped[int] = mapped_column(Integer, primary_key=True)
-    workflow_name: Mapped[str] = mapped_column(NAME, primary_key=True)
+    __table_args__ = (PrimaryKeyConstraint("project_id", "branch", "day", "workflow_name"),)
+    day: Mapped[int] = mapped_column(Integer)
 
 
 class WorkflowWeekRow(_WorkflowRollup, Base):
     """Per project, workflow, branch (``*`` = all) and week (UTC days ``7 * week`` to ``7 * week + 6``)."""
 
     __tablename__ = "insights_workflow_weeks"
-    project_id: Mapped[str] = mapped_column(_project_fk(), primary_key=True)
-    branch: Mapped[str] = mapped_column(NAME, primary_key=True)
-    week: Mapped[int] = mapped_column(Integer, primary_key=True)
-    workflow_name: Mapped[str] = mapped_column(NAME, primary_key=True)
+    __table_args__ = (PrimaryKeyConstraint("project_id", "branch", "week", "workflow_name"),)
+    week: Mapped[int] = mapped_column(Integer)
 
 
-class JobDayRow(_Rollup, Base):
+class _JobRollup(_Rollup):
+    """A job rollup row: keyed by project, workflow, branch, time bucket and job (in that key order)."""
+
+    project_id: Mapped[str] = mapped_column(_project_fk())
+    workflow_name: Mapped[str] = mapped_column(NAME)
+    branch: Mapped[str] = mapped_column(NAME)
+    job_name: Mapped[str] = mapped_column(NAME)
+
+
+class JobDayRow(_JobRollup, Base):
     """Per project, workflow, job, branch (``*`` = all) and UTC day."""
 
     __tablename__ = "insights_job_days"
-    # key order (project, workflow, branch, day, job): a window read is one range scan of the key
-    project_id: Mapped[str] = mapped_column(_project_fk(), primary_key=True)
-    workflow_name: Mapped[str] = mapped_column(NAME, primary_key=True)
-    branch: Mapped[str] = mapped_column(NAME, primary_key=True)
-    day: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_name: Mapped[str] = mapped_column(NAME, primary_key=True)
+    __table_args__ = (PrimaryKeyConstraint("project_id", "workflow_name", "branch", "day", "job_name"),)
+    day: Mapped[int] = mapped_column(Integer)
 
 
-class JobHourRow(_Rollup, Base):
+class JobHourRow(_JobRollup, Base):
     """Per project, workflow, job, branch (``*`` = all) and UTC hour (hours since 1970-01-01)."""
 
     __tablename__ = "insights_job_hours"
-    project_id: Mapped[str] = mapped_column(_project_fk(), primary_key=True)
-    workflow_name: Mapped[str] = mapped_column(NAME, primary_key=True)
-    branch: Mapped[str] = mapped_column(NAME, primary_key=True)
-    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_name: Mapped[str] = mapped_column(NAME, primary_key=True)
+    __table_args__ = (PrimaryKeyConstraint("project_id", "workflow_name", "branch", "hour", "job_name"),)
+    hour: Mapped[int] = mapped_column(Integer)
 
 
-class JobWeekRow(_Rollup, Base):
+class JobWeekRow(_JobRollup, Base):
     """Per project, workflow, job, branch (``*`` = all) and week (UTC days ``7 * week`` to ``7 * week + 6``)."""
 
     __tablename__ = "insights_job_weeks"
-    project_id: Mapped[str] = mapped_column(_project_fk(), primary_key=True)
-    workflow_name: Mapped[str] = mapped_column(NAME, primary_key=True)
-    branch: Mapped[str] = mapped_column(NAME, primary_key=True)
-    week: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_name: Mapped[str] = mapped_column(NAME, primary_key=True)
+    __table_args__ = (PrimaryKeyConstraint("project_id", "workflow_name", "branch", "week", "job_name"),)
+    week: Mapped[int] = mapped_column(Integer)
 
 
 class BranchStateRow(Base):

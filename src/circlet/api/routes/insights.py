@@ -3,10 +3,11 @@ docs/insights.md for each formula."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from circlet.api.deps import CurrentUser, TxDep
 from circlet.api.views import iso
@@ -26,6 +27,45 @@ Window = Annotated[str | None, Query(alias="reporting-window")]
 StartDate = Annotated[datetime | None, Query(alias="start-date")]
 EndDate = Annotated[datetime | None, Query(alias="end-date")]
 PROJECT = "/insights/{vcs}/{org}/{repo}"
+
+
+def _slug(vcs: str, org: str, repo: str) -> str:
+    return f"{vcs}/{org}/{repo}"
+
+
+Slug = Annotated[str, Depends(_slug)]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProjectQuery:
+    """The path's project and the branch scope (``branch``, ``all-branches``) most endpoints take."""
+
+    slug: str
+    branch: str | None
+    all_branches: bool | None
+
+
+def _project_query(slug: Slug, branch: Branch = None, all_branches: AllBranches = None) -> ProjectQuery:
+    return ProjectQuery(slug=slug, branch=branch, all_branches=all_branches)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DateQuery:
+    """``start-date``/``end-date`` (checked by the engine) and ``page-token``, for run lists and series."""
+
+    start: datetime | None
+    end: datetime | None
+    page_token: str | None
+
+
+def _date_query(
+    start_date: StartDate = None, end_date: EndDate = None, page_token: PageToken = None
+) -> DateQuery:
+    return DateQuery(start=start_date, end=end_date, page_token=page_token)
+
+
+Project = Annotated[ProjectQuery, Depends(_project_query)]
+Dates = Annotated[DateQuery, Depends(_date_query)]
 
 
 def _durations(stats: DurationStats, *, full: bool = True) -> dict[str, Any]:
@@ -54,21 +94,17 @@ def _run_metrics(m: RunMetrics, *, workflow: bool) -> dict[str, Any]:
 
 @router.get("/insights/time-series/{vcs}/{org}/{repo}/workflows/{workflow_name}/jobs")
 async def job_timeseries(
-    vcs: str,
-    org: str,
-    repo: str,
     workflow_name: str,
     tx: TxDep,
     user: CurrentUser,
+    slug: Slug,
+    dates: Dates,
     branch: Branch = None,
     granularity: Annotated[str | None, Query()] = None,
-    start_date: StartDate = None,
-    end_date: EndDate = None,
-    page_token: PageToken = None,
 ) -> dict[str, Any]:
     points, token = await insights.job_timeseries(
-        tx, user, f"{vcs}/{org}/{repo}", workflow_name, branch=branch, granularity=granularity,
-        start=start_date, end=end_date, page_token=page_token,
+        tx, user, slug, workflow_name, branch=branch, granularity=granularity,
+        start=dates.start, end=dates.end, page_token=dates.page_token,
     )  # fmt: skip
     items = [
         {
@@ -114,17 +150,15 @@ PROJECT_KEYS = ("total_credits_used", "total_duration_secs", "total_runs", "succ
 
 @router.get("/insights/pages/{vcs}/{org}/{repo}/summary")
 async def project_summary(
-    vcs: str,
-    org: str,
-    repo: str,
     tx: TxDep,
     user: CurrentUser,
+    slug: Slug,
     reporting_window: Window = None,
     branches: Annotated[list[str] | None, Query()] = None,
     workflow_names: Annotated[list[str] | None, Query(alias="workflow-names")] = None,
 ) -> dict[str, Any]:
     project, summary = await insights.project_summary(
-        tx, user, f"{vcs}/{org}/{repo}", reporting_window=reporting_window,
+        tx, user, slug, reporting_window=reporting_window,
         branches=branches or [], workflow_names=workflow_names or [],
     )  # fmt: skip
     return {
@@ -145,18 +179,14 @@ async def project_summary(
 
 @router.get(PROJECT + "/workflows")
 async def workflow_metrics(
-    vcs: str,
-    org: str,
-    repo: str,
     tx: TxDep,
     user: CurrentUser,
-    branch: Branch = None,
-    all_branches: AllBranches = None,
+    q: Project,
     reporting_window: Window = None,
     page_token: PageToken = None,
 ) -> dict[str, Any]:
     project, _window, items, token = await insights.workflow_metrics(
-        tx, user, f"{vcs}/{org}/{repo}", branch=branch, all_branches=all_branches,
+        tx, user, q.slug, branch=q.branch, all_branches=q.all_branches,
         reporting_window=reporting_window, page_token=page_token,
     )  # fmt: skip
     return {
@@ -189,41 +219,27 @@ def _recent_json(run: RecentRun) -> dict[str, Any]:
 
 @router.get(PROJECT + "/workflows/{workflow_name}")
 async def workflow_runs(
-    vcs: str,
-    org: str,
-    repo: str,
-    workflow_name: str,
-    tx: TxDep,
-    user: CurrentUser,
-    branch: Branch = None,
-    all_branches: AllBranches = None,
-    start_date: StartDate = None,
-    end_date: EndDate = None,
-    page_token: PageToken = None,
+    workflow_name: str, tx: TxDep, user: CurrentUser, q: Project, dates: Dates
 ) -> dict[str, Any]:
     page = await insights.workflow_runs(
-        tx, user, f"{vcs}/{org}/{repo}", workflow_name, branch=branch, all_branches=all_branches,
-        start=start_date, end=end_date, page_token=page_token,
+        tx, user, q.slug, workflow_name, branch=q.branch, all_branches=q.all_branches,
+        start=dates.start, end=dates.end, page_token=dates.page_token,
     )  # fmt: skip
     return {"items": [_recent_json(r) for r in page.items], "next_page_token": page.next_page_token}
 
 
 @router.get(PROJECT + "/workflows/{workflow_name}/jobs")
 async def job_metrics(
-    vcs: str,
-    org: str,
-    repo: str,
     workflow_name: str,
     tx: TxDep,
     user: CurrentUser,
-    branch: Branch = None,
-    all_branches: AllBranches = None,
+    q: Project,
     reporting_window: Window = None,
     job_name: Annotated[str | None, Query(alias="job-name")] = None,
     page_token: PageToken = None,
 ) -> dict[str, Any]:
     _window, items, token = await insights.job_metrics(
-        tx, user, f"{vcs}/{org}/{repo}", workflow_name, branch=branch, all_branches=all_branches,
+        tx, user, q.slug, workflow_name, branch=q.branch, all_branches=q.all_branches,
         reporting_window=reporting_window, job_name=job_name, page_token=page_token,
     )  # fmt: skip
     return {
@@ -242,23 +258,12 @@ async def job_metrics(
 
 @router.get(PROJECT + "/workflows/{workflow_name}/jobs/{job_name}")
 async def job_runs(
-    vcs: str,
-    org: str,
-    repo: str,
-    workflow_name: str,
-    job_name: str,
-    tx: TxDep,
-    user: CurrentUser,
-    branch: Branch = None,
-    all_branches: AllBranches = None,
-    start_date: StartDate = None,
-    end_date: EndDate = None,
-    page_token: PageToken = None,
+    workflow_name: str, job_name: str, tx: TxDep, user: CurrentUser, q: Project, dates: Dates
 ) -> dict[str, Any]:
     """Recent runs of one job (an older endpoint, no longer in the spec, still used by clients)."""
     page = await insights.job_runs(
-        tx, user, f"{vcs}/{org}/{repo}", workflow_name, job_name, branch=branch,
-        all_branches=all_branches, start=start_date, end=end_date, page_token=page_token,
+        tx, user, q.slug, workflow_name, job_name, branch=q.branch, all_branches=q.all_branches,
+        start=dates.start, end=dates.end, page_token=dates.page_token,
     )  # fmt: skip
     items = [
         {
@@ -278,18 +283,10 @@ async def job_runs(
 
 @router.get(PROJECT + "/workflows/{workflow_name}/summary")
 async def workflow_summary(
-    vcs: str,
-    org: str,
-    repo: str,
-    workflow_name: str,
-    tx: TxDep,
-    user: CurrentUser,
-    branch: Branch = None,
-    all_branches: AllBranches = None,
-    reporting_window: Window = None,
+    workflow_name: str, tx: TxDep, user: CurrentUser, q: Project, reporting_window: Window = None
 ) -> dict[str, Any]:
     window, summary = await insights.workflow_summary(
-        tx, user, f"{vcs}/{org}/{repo}", workflow_name, branch=branch, all_branches=all_branches,
+        tx, user, q.slug, workflow_name, branch=q.branch, all_branches=q.all_branches,
         reporting_window=reporting_window,
     )  # fmt: skip
     cur, prev = summary.current, summary.previous
@@ -331,18 +328,9 @@ def _test_json(t: TestSummary) -> dict[str, Any]:
 
 
 @router.get(PROJECT + "/workflows/{workflow_name}/test-metrics")
-async def test_metrics(
-    vcs: str,
-    org: str,
-    repo: str,
-    workflow_name: str,
-    tx: TxDep,
-    user: CurrentUser,
-    branch: Branch = None,
-    all_branches: AllBranches = None,
-) -> dict[str, Any]:
+async def test_metrics(workflow_name: str, tx: TxDep, user: CurrentUser, q: Project) -> dict[str, Any]:
     m = await insights.workflow_test_metrics(
-        tx, user, f"{vcs}/{org}/{repo}", workflow_name, branch=branch, all_branches=all_branches
+        tx, user, q.slug, workflow_name, branch=q.branch, all_branches=q.all_branches
     )
     return {
         "average_test_count": m.average_test_count,
@@ -365,14 +353,12 @@ async def test_metrics(
 
 @router.get(PROJECT + "/branches")
 async def branches(
-    vcs: str,
-    org: str,
-    repo: str,
     tx: TxDep,
     user: CurrentUser,
+    slug: Slug,
     workflow_name: Annotated[str | None, Query(alias="workflow-name")] = None,
 ) -> dict[str, Any]:
-    project, names = await insights.branches(tx, user, f"{vcs}/{org}/{repo}", workflow_name=workflow_name)
+    project, names = await insights.branches(tx, user, slug, workflow_name=workflow_name)
     return {"org_id": project.org_id, "project_id": project.id, "branches": names}
 
 
@@ -396,8 +382,8 @@ def _flaky_json(f: FlakyTest) -> dict[str, Any]:
 
 
 @router.get(PROJECT + "/flaky-tests")
-async def flaky_tests(vcs: str, org: str, repo: str, tx: TxDep, user: CurrentUser) -> dict[str, Any]:
-    tests = [_flaky_json(f) for f in await insights.flaky_tests(tx, user, f"{vcs}/{org}/{repo}")]
+async def flaky_tests(tx: TxDep, user: CurrentUser, slug: Slug) -> dict[str, Any]:
+    tests = [_flaky_json(f) for f in await insights.flaky_tests(tx, user, slug)]
     return {
         "flaky-tests": tests,
         "total-flaky-tests": len(tests),
