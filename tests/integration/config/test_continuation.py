@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from circlet.engine import accounts, orb_registry
 from circlet.protocol import LEASE_HEADER
 from circlet.store.db import Store
-from tests.conftest import MakeProject, MakeRepo, MakeUser, wait_for
+from tests.conftest import MakeProject, MakeRepo, MakeUser, git, wait_for
 from tests.integration.config.servers import self_signed, serve
 
 V2 = "/api/v2"
@@ -73,6 +73,45 @@ workflows:
           configuration_path: .circleci/continue.yml
           parameters: '{"greeting": "from the orb"}'
           circleci_domain: localhost:%(port)d
+"""
+
+SETUP_WITH_PATH_FILTERING = """\
+version: 2.1
+setup: true
+orbs:
+  path-filtering: circleci/path-filtering@2
+workflows:
+  setup:
+    jobs:
+      - path-filtering/filter:
+          base-revision: main
+          config-path: .circleci/continue.yml
+          output-path: ../pipeline-parameters.json
+          mapping: |
+            src/.* build-code true
+            docs/.* build-docs true
+          circleci_domain: localhost:%(port)d
+"""
+
+CONTINUED_BY_PATH = """\
+version: 2.1
+parameters:
+  build-code: {type: boolean, default: false}
+  build-docs: {type: boolean, default: false}
+jobs:
+  code:
+    docker: [{image: cimg/base:stable}]
+    steps: [{run: echo "building the code"}]
+  docs:
+    docker: [{image: cimg/base:stable}]
+    steps: [{run: echo "building the docs"}]
+workflows:
+  code:
+    when: << pipeline.parameters.build-code >>
+    jobs: [code]
+  docs:
+    when: << pipeline.parameters.build-docs >>
+    jobs: [docs]
 """
 
 SETUP_THAT_STOPS = """\
@@ -231,6 +270,59 @@ async def test_continuation_orb_posts_to_the_domain_it_is_given(
         ("setup", "success"),
     ]
     assert "from the orb on main" in await _output(client, 2, account.headers)
+
+
+async def test_path_filtering_orb_continues_with_the_workflows_of_the_changed_paths(
+    app: FastAPI,
+    store: Store,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+    runner: Any,
+    tmp_path: Path,
+) -> None:
+    account = await make_user()
+    async with store.transaction() as tx:
+        for ref, file in (
+            ("circleci/continuation@1.0.0", "continuation-orb.yml"),
+            ("circleci/path-filtering@2.0.4", "path-filtering-orb.yml"),
+        ):
+            await orb_registry.publish(tx, ref, (HERE / file).read_text())
+    cert, key = self_signed(tmp_path)
+    async with serve(app, tls=(cert, key)) as port:
+        repo = make_repo(
+            SETUP_WITH_PATH_FILTERING % {"port": port},
+            {".circleci/continue.yml": CONTINUED_BY_PATH, "docs/index.md": "docs\n", "src/app.py": "x = 1\n"},
+        )
+        git(repo, "checkout", "-q", "-b", "feature")
+        (repo / "src" / "app.py").write_text("x = 2\n")
+        git(repo, "commit", "-q", "-am", "Change the code only")
+        await make_project(repo)
+        response = await client.post(
+            f"{V2}/project/gh/acme/app/envvar",
+            headers=account.headers,
+            json={"name": "CURL_CA_BUNDLE", "value": str(cert)},
+        )
+        assert response.status_code == 201, response.text
+        await runner()
+        triggered = await client.post(
+            f"{V2}/project/gh/acme/app/pipeline", headers=account.headers, json={"branch": "feature"}
+        )
+        assert triggered.status_code == 201, triggered.text
+        pipeline_id = triggered.json()["id"]
+        workflows = await _wait_done(client, pipeline_id, account.headers, count=2)
+    assert sorted((w["name"], w["status"]) for w in workflows) == [("code", "success"), ("setup", "success")]
+    setup_log = await _output(client, 1, account.headers)
+    assert "Changed since main:\nsrc/app.py\n" in setup_log, setup_log
+    assert '"build-code": true' in setup_log
+    assert "building the code" in await _output(client, 2, account.headers)
+    pipeline = (await client.get(f"{V2}/pipeline/{pipeline_id}", headers=account.headers)).json()
+    assert pipeline["state"] == "created"
+    config = (await client.get(f"{V2}/pipeline/{pipeline_id}/config", headers=account.headers)).json()
+    assert config["source"] == CONTINUED_BY_PATH
+    assert "\n  code:\n" in config["compiled"] and "\n  docs:\n" not in config["compiled"]
+    assert "path-filtering" in config["compiled-setup-config"]
 
 
 async def _setup_pipeline(
