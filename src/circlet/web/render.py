@@ -8,7 +8,9 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from circlet.web import formats, statuses
 from circlet.web.ansi import ansi_to_html
@@ -37,9 +39,24 @@ def make_environment() -> Environment:
         ansi=ansi_to_html,
     )
     env.globals.update(
-        between=formats.between, is_active=statuses.is_active, status_label=_label, asset=_asset_url
+        between=formats.between,
+        is_active=statuses.is_active,
+        status_label=_label,
+        asset=_asset_url,
+        elapsed=_elapsed,
     )
     return env
+
+
+@pass_context
+def _elapsed(context: Context, start: datetime | None, stop: datetime | None, running: bool) -> Markup:
+    """A duration; while ``running`` it carries its start (``data-since``, Unix seconds) so that
+    ``live.js`` keeps it ticking between updates."""
+    now: datetime = context.get("now") or datetime.now(UTC)
+    text = formats.duration(formats.between(start, stop, now if running else None))
+    if running and start is not None and stop is None:
+        return Markup('<span data-since="{}">{}</span>').format(int(start.timestamp()), text)
+    return Markup("{}").format(text)
 
 
 def _label(status: str) -> str:
@@ -61,14 +78,16 @@ class Renderer:
     def __init__(self) -> None:
         self.env = make_environment()
 
-    def render(
-        self, request: Request, name: str, context: dict[str, Any], status_code: int = 200
-    ) -> HTMLResponse:
+    def html(self, request: Request, name: str, context: dict[str, Any]) -> str:
         base = {
             "request": request,
             "user": getattr(request.state, "web_user", None),
             "csrf_token": getattr(request.state, "csrf_token", ""),
             "now": datetime.now(UTC),
         }
-        html = self.env.get_template(name).render({**base, **context})
-        return HTMLResponse(html, status_code=status_code)
+        return self.env.get_template(name).render({**base, **context})
+
+    def render(
+        self, request: Request, name: str, context: dict[str, Any], status_code: int = 200
+    ) -> HTMLResponse:
+        return HTMLResponse(self.html(request, name, context), status_code=status_code)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
@@ -11,12 +13,14 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 from circlet.api.deps import FilesDep, LogsDep, StoreDep, TxDep
 from circlet.engine import Tx, access, artifacts, legacy, ui
 from circlet.engine.legacy import BuildDetails
+from circlet.engine.live import OutputWatch
 from circlet.errors import NotFound
 from circlet.model.accounts import Project, User
 from circlet.model.pipelines import Step
-from circlet.web import output
+from circlet.web import live, output
 from circlet.web.auth import WebUser, csrf_token, web_user
 from circlet.web.errors import WebRoute
+from circlet.web.live import Snapshot
 from circlet.web.pages import page
 from circlet.web.state import web_state
 
@@ -67,36 +71,78 @@ async def job_detail(
     )
 
 
+def _progress(
+    request: Request, project: Project, details: BuildDetails, node: int, csrf: str
+) -> dict[str, Any]:
+    """The job's header and step summaries as HTML pieces, with the statuses and output sizes."""
+    env = web_state(request).renderer.env
+    job_number = details.job.number
+    common = {"project": project, "parts": f"/jobs/{project.slug}/{job_number}", "now": datetime.now(UTC)}
+    job_url = f"/pipelines/{project.slug}/{details.pipeline.number}/workflows/{details.workflow.id}/jobs/{job_number}"
+    head = env.get_template("_job_head.html").render(
+        job=details.job, job_url=job_url, csrf_token=csrf, **common
+    )
+    return {
+        "status": details.job.status.value,
+        "active": not details.job.status.is_final,
+        "head": head,
+        "steps": [
+            {
+                "key": f"{s.node_index}-{s.step_index}",
+                "status": s.status.value,
+                "size": s.output_bytes,
+                "summary": env.get_template("_step_summary.html").render(step=s, **common),
+                "html": env.get_template("_step.html").render(s=s, **common),
+            }
+            for s in _node_steps(details, node)
+        ],
+    }
+
+
 @router.get(JOB_PARTS + "/progress")
 async def job_progress(
     request: Request, vcs: str, org: str, repo: str, job_number: int, tx: TxDep, user: WebUser, node: int = 0
 ) -> Response:
-    """The job's header and step summaries as HTML pieces, for the page to refresh while it runs."""
+    """The job's progress once, as JSON (see ``job_progress_stream`` for the live version)."""
     project, details = await _details(tx, user, f"{vcs}/{org}/{repo}", job_number)
-    env = web_state(request).renderer.env
-    common = {"project": project, "parts": f"/jobs/{project.slug}/{job_number}", "now": datetime.now(UTC)}
-    job_url = f"/pipelines/{project.slug}/{details.pipeline.number}/workflows/{details.workflow.id}/jobs/{job_number}"
-    head = env.get_template("_job_head.html").render(
-        job=details.job, job_url=job_url, csrf_token=csrf_token(request), **common
-    )
     return JSONResponse(
-        {
-            "status": details.job.status.value,
-            "active": not details.job.status.is_final,
-            "head": head,
-            "steps": [
-                {
-                    "key": f"{s.node_index}-{s.step_index}",
-                    "status": s.status.value,
-                    "size": s.output_bytes,
-                    "summary": env.get_template("_step_summary.html").render(step=s, **common),
-                    "html": env.get_template("_step.html").render(s=s, **common),
-                }
-                for s in _node_steps(details, node)
-            ],
-        },
-        headers={"Cache-Control": "no-store"},
+        _progress(request, project, details, node, csrf_token(request)), headers={"Cache-Control": "no-store"}
     )
+
+
+@router.get(JOB_PARTS + "/progress/stream")
+async def job_progress_stream(
+    request: Request, vcs: str, org: str, repo: str, job_number: int, store: StoreDep, node: int = 0
+) -> Response:
+    """The job's progress (``progress`` events, the JSON above) each time a status or an output size
+    changed, until the job is finished. Output appended to the job wakes the stream early."""
+    slug = f"{vcs}/{org}/{repo}"
+    async with store.transaction() as tx:
+        user = await web_user(request, tx)
+        _, job = await access.job_by_number(tx, user, slug, job_number)
+    csrf = csrf_token(request)
+    watch: OutputWatch = request.app.state.output_watch
+
+    async def read(tx: Tx) -> Snapshot:
+        project, details = await _details(tx, user, slug, job_number)
+        steps = _node_steps(details, node)
+        fingerprint = (
+            details.job.status,
+            details.job.stopped_at,
+            tuple((s.step_index, s.status, s.output_bytes, s.exit_code) for s in steps),
+        )
+        return Snapshot(
+            fingerprint,
+            details.job.status.is_final,
+            lambda: live.progress_json(_progress(request, project, details, node, csrf)),
+        )
+
+    async def frames() -> AsyncIterator[bytes]:
+        with watch.watching(job.id) as appended:
+            async for item in live.events(store.transaction, read, event="progress", wake=appended):
+                yield item
+
+    return live.stream(frames())
 
 
 @router.get(JOB_PARTS + "/output/{node_index:int}/{step_index:int}")

@@ -1,5 +1,6 @@
 /* circlet job page: load each step's output when it is opened (paged, tail first when long) and,
-   while the job runs, refresh the header and steps every second and append new output. */
+   while the job runs, follow its progress (header, steps, output sizes) as server-sent events and
+   append new output. */
 (function () {
   "use strict";
   var root = document.getElementById("job");
@@ -8,7 +9,6 @@
   var node = root.dataset.node || "0";
   var follow = document.getElementById("follow");
   var stepsEl = document.getElementById("steps");
-  var POLL_MS = 1000;
   var TAIL_OVER = 256 * 1024; // bytes: longer outputs open at their end, with earlier pages on demand
   var state = {}; // key -> {lo, hi, busy, started, done}
 
@@ -134,17 +134,15 @@
     if (el.open && st.started && !st.done && (st.hi < step.size || step.status !== "running")) load(el);
   }
 
-  function poll() {
-    getJSON(parts + "/progress?node=" + encodeURIComponent(node)).then(function (data) {
-      document.getElementById("job-head").innerHTML = data.head;
-      data.steps.forEach(update);
-      root.dataset.status = data.status;
-      if (data.active) {
-        setTimeout(poll, POLL_MS);
-      } else {
-        root.dataset.active = "no";
-      }
-    }).catch(function () { setTimeout(poll, POLL_MS * 3); });
+  function apply(data) {
+    document.getElementById("job-head").innerHTML = data.head;
+    data.steps.forEach(update);
+    root.dataset.status = data.status;
+    if (!data.active) root.dataset.active = "no";
   }
-  setTimeout(poll, POLL_MS);
+
+  // the job's progress arrives as server-sent events until it is finished ("end")
+  var source = new EventSource(parts + "/progress/stream?node=" + encodeURIComponent(node));
+  source.addEventListener("progress", function (e) { apply(JSON.parse(e.data)); });
+  source.addEventListener("end", function () { source.close(); root.dataset.active = "no"; });
 })();
