@@ -34,8 +34,8 @@ def make_repo(path: Path, config: str) -> Path:
     return path
 
 
-async def prepare(data_dir: Path, repo: Path) -> str:
-    store = Store.from_url(Settings(data_dir=data_dir, database_url="").resolved_database_url())
+async def prepare(data_dir: Path, repo: Path, *, database_url: str = "") -> str:
+    store = Store.from_url(Settings(data_dir=data_dir, database_url=database_url).resolved_database_url())
     try:
         await store.migrate()
         async with store.transaction() as tx:
@@ -46,12 +46,16 @@ async def prepare(data_dir: Path, repo: Path) -> str:
     return token
 
 
-def start_serve(data_dir: Path, token: str, runners: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_serve(
+    data_dir: Path, token: str, runners: int, *, database_url: str = ""
+) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLET_")}
     env["CIRCLET_DATA_DIR"] = str(data_dir)
+    if database_url:
+        env["CIRCLET_DATABASE_URL"] = database_url
     proc = subprocess.Popen(
         [sys.executable, "-m", "circlet", "serve", "--port", str(port), "--runners", str(runners)],
         env=env,
