@@ -155,7 +155,7 @@ def compile_config(
     )
     plans = _plan_all(planner, data, doc, problems)
     problems.extend(planner.problems)
-    unsupported.check_features(data, doc, problems, planner.warnings)
+    unsupported.check_features(data, doc, problems)
     setup = data.get("setup") is True
     if setup:
         unsupported.check_setup(data, plans, doc, problems)

@@ -1,5 +1,5 @@
 """Config features CircleCI has and circlet does not run, and the rules of setup configs: each is a
-problem (or, where ignoring it is harmless, a warning) with a plain sentence, never silently ignored."""
+problem with a plain sentence rather than something silently ignored."""
 
 from __future__ import annotations
 
@@ -10,24 +10,13 @@ from circlet.errors import Problem
 from circlet.model.configs import WorkflowPlan
 
 JOB_GROUPS = "job-groups are not supported by circlet yet; list the group's jobs in the workflow instead"
-WORKFLOW_RERUNS = (
-    "workflow max_auto_reruns is ignored: circlet does not rerun failed workflows by itself yet "
-    "(max_auto_reruns on run steps works)"
-)
 SETUP_TRIGGERS = "a setup config cannot have scheduled workflows (triggers)"
 
 
-def check_features(
-    data: dict[str, Any], doc: Document, problems: list[Problem], warnings: list[Problem]
-) -> None:
-    """Report the features circlet does not support: problems, or warnings where running the config
-    without the feature does what it says otherwise (a failed workflow that is not rerun by itself)."""
+def check_features(data: dict[str, Any], doc: Document, problems: list[Problem]) -> None:
+    """Report the features circlet does not support."""
     if data.get("job-groups"):
         problems.append(doc.problem(JOB_GROUPS, ("job-groups",)))
-    workflows = data.get("workflows")
-    for name, body in workflows.items() if isinstance(workflows, dict) else ():
-        if isinstance(body, dict) and "max_auto_reruns" in body:
-            warnings.append(doc.problem(WORKFLOW_RERUNS, ("workflows", name, "max_auto_reruns")))
 
 
 def check_setup(

@@ -15,6 +15,7 @@ from circlet.model.configs import JobDefinition, WorkflowJob, WorkflowPlan
 from circlet.model.statuses import JobType
 
 SCHEDULED_SOURCES = frozenset({"scheduled_pipeline", "schedule"})
+MAX_AUTO_RERUNS = 5  #: CircleCI's limit for a workflow's max_auto_reruns
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +68,12 @@ class WorkflowPlanner:
         job_problems: list[Problem] = []
         instances = read_entries(body.get("jobs"), where.at("jobs"), job_problems)
         planned = self.plan_jobs(name, instances, job_problems)
+        reruns = _max_auto_reruns(body.get("max_auto_reruns"), where, job_problems)
         (problems if skip is None else self.warnings).extend(job_problems)
         self.problems.extend(problems)
-        return WorkflowPlan(name=name, jobs=tuple(planned), runs=skip is None, skip_reason=skip)
+        return WorkflowPlan(
+            name=name, jobs=tuple(planned), runs=skip is None, skip_reason=skip, max_auto_reruns=reruns
+        )
 
     def gate(
         self, body: dict[str, Any], original: dict[str, Any], where: Where, problems: list[Problem]
@@ -205,6 +209,19 @@ class WorkflowPlanner:
         key = "" if job is None else self.registry.register(instance.name, job, make)
         problems.extend(job_problems)
         return key, kind
+
+
+def _max_auto_reruns(value: Any, where: Where, problems: list[Problem]) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_AUTO_RERUNS:
+        problems.append(
+            where.at("max_auto_reruns").problem(
+                f"max_auto_reruns must be an integer from 1 to {MAX_AUTO_RERUNS}; got {value!r}"
+            )
+        )
+        return 0
+    return value
 
 
 def _processed_entry(instance: Instance, requires: list[str], key: str, *, inline: bool) -> dict[str, Any]:

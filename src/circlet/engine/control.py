@@ -238,6 +238,43 @@ async def rerun_workflow(
         BadRequest: options that do not fit together or do not name jobs of this workflow.
     """
     workflow = await access.workflow_for(tx, user, workflow_id)
+    return await _rerun(
+        tx, workflow, started_by=user.id, from_failed=from_failed, jobs=jobs, sparse_tree=sparse_tree
+    )
+
+
+async def rerun_failed_workflow(tx: AsyncSession, workflow: Workflow) -> WorkflowId | None:
+    """Rerun ``workflow`` from failed by itself when it failed and has automatic reruns left
+    (``max_auto_reruns``); the rerun has one fewer. Returns the new workflow's id, if any."""
+    if workflow.status is not WorkflowStatus.FAILED or workflow.auto_reruns_left <= 0:
+        return None
+    try:
+        new_id = await _rerun(
+            tx,
+            workflow,
+            started_by=workflow.started_by,
+            from_failed=True,
+            auto_reruns_left=workflow.auto_reruns_left - 1,
+        )
+    except BadRequest:  # nothing failed that a rerun could repeat (e.g. only not_run jobs)
+        return None
+    log.info(
+        "workflow rerun automatically",
+        extra={"action": "workflow_auto_rerun", "workflow_id": new_id, "rerun_of": workflow.id},
+    )
+    return new_id
+
+
+async def _rerun(
+    tx: AsyncSession,
+    workflow: Workflow,
+    *,
+    started_by: str | None,
+    from_failed: bool = False,
+    jobs: list[str] | None = None,
+    sparse_tree: bool = False,
+    auto_reruns_left: int = 0,
+) -> WorkflowId:
     if workflow.status not in FINAL_WORKFLOW_STATUSES:
         raise Conflict(
             f"Workflow {workflow.name} is still {workflow.status}; cancel it or wait for it to finish."
@@ -250,9 +287,10 @@ async def rerun_workflow(
         project_id=workflow.project_id,
         name=workflow.name,
         status=WorkflowStatus.RUNNING,
-        started_by=user.id,
+        started_by=started_by,
         tag=workflow.tag,
         rerun_of=workflow.id,
+        auto_reruns_left=auto_reruns_left,
     )
     by_name = {j.name: j for j in old}
     builds = sum(by_name[n].type is JobType.BUILD for n in plan.reruns)

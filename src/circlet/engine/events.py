@@ -24,3 +24,7 @@ async def workflow_finished(tx: AsyncSession, workflow: Workflow) -> None:
     await insights_hooks.workflow_finished(tx, workflow)
     await webhooks.workflow_completed(tx, workflow)
     await continuation.setup_workflow_finished(tx, workflow)
+    # imported here: control imports this module (through progress), and reruns need control
+    from circlet.engine import control
+
+    await control.rerun_failed_workflow(tx, workflow)

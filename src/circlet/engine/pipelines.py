@@ -226,6 +226,7 @@ async def _create_workflow(
         status=WorkflowStatus.RUNNING,
         started_by=actor_id,
         tag="setup" if setup else None,
+        auto_reruns_left=0 if setup else plan.max_auto_reruns,  # a setup workflow cannot run twice
     )
     jobs = [j for j in plan.jobs if j.runs]
     numbers = iter(

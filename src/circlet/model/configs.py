@@ -60,6 +60,7 @@ class WorkflowPlan:
     jobs: tuple[WorkflowJob, ...] = ()
     runs: bool = True
     skip_reason: str | None = None  #: e.g. "when: << pipeline.parameters.deploy >> is false"
+    max_auto_reruns: int = 0  #: times a failed run is rerun from failed by itself (0: never)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -54,6 +54,7 @@ class Workflow:
     errored_by: str | None = None
     tag: str | None = None
     rerun_of: str | None = None
+    auto_reruns_left: int = 0  #: automatic reruns from failed still to come (``max_auto_reruns``)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -128,6 +128,7 @@ class WorkflowRow(Base):
     errored_by: Mapped[str | None] = mapped_column(String(36))
     tag: Mapped[str | None] = mapped_column(String(50))  #: "setup" for setup workflows
     rerun_of: Mapped[str | None] = mapped_column(String(36))
+    auto_reruns_left: Mapped[int] = mapped_column(Integer, default=0)  #: from ``max_auto_reruns``
 
 
 class JobRow(Base):

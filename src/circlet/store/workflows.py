@@ -35,6 +35,7 @@ def _workflow(row: WorkflowRow, number: int, slug: str) -> Workflow:
         errored_by=row.errored_by,
         tag=row.tag,
         rerun_of=row.rerun_of,
+        auto_reruns_left=row.auto_reruns_left,
     )
 
 
@@ -57,6 +58,7 @@ async def create_workflow(
     tag: str | None = None,
     rerun_of: str | None = None,
     created_at: datetime | None = None,
+    auto_reruns_left: int = 0,
 ) -> WorkflowId:
     row = WorkflowRow(
         id=str(uuid.uuid4()),
@@ -69,6 +71,7 @@ async def create_workflow(
         started_by=started_by,
         tag=tag,
         rerun_of=rerun_of,
+        auto_reruns_left=auto_reruns_left,
     )
     tx.add(row)
     await tx.flush()

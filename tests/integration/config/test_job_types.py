@@ -1,5 +1,6 @@
-"""Job types through the real app and database: a no-op job succeeds as soon as its requirements are
-met, without a runner, and what requires it then runs."""
+"""Job types and workflow options through the real app and database: a no-op job succeeds as soon as
+its requirements are met, without a runner; a failed workflow with ``max_auto_reruns`` reruns itself
+from failed."""
 
 from __future__ import annotations
 
@@ -75,3 +76,55 @@ async def test_no_op_jobs_pass_through_without_a_runner(
     assert "job_number" not in by_name["gate"] and "job_number" in by_name["deploy"]
     finished = (await client.get(f"{V2}/workflow/{workflow['id']}", headers=account.headers)).json()
     assert finished["status"] == "success"
+
+
+RERUNS = """\
+version: 2.1
+jobs:
+  build: {docker: [{image: cimg/base:stable}], steps: [{run: "true"}]}
+  flaky: {docker: [{image: cimg/base:stable}], steps: [{run: "false"}]}
+workflows:
+  w:
+    max_auto_reruns: 2
+    jobs:
+      - build
+      - flaky: {requires: [build]}
+"""
+
+
+async def test_failed_workflow_reruns_from_failed_until_its_reruns_are_spent(
+    store: Store,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+) -> None:
+    account = await make_user()
+    await make_project(make_repo(RERUNS))
+    pipeline_id = await _trigger(client, account.headers)
+    fake = await _fake_runner(store, client)
+    build = await fake.claim()
+    assert build["job_name"] == "build"
+    await fake.finish(build)
+    for _ in range(3):  # the first run and its two automatic reruns
+        flaky = await fake.claim()
+        assert flaky["job_name"] == "flaky"  # build succeeded once and is reused
+        await fake.finish(flaky, "failed")
+    url = f"{V2}/pipeline/{pipeline_id}/workflow"
+    workflows = (await client.get(url, headers=account.headers)).json()["items"]
+    assert [w["status"] for w in workflows] == ["failed"] * 3
+    assert len({w["id"] for w in workflows}) == 3
+    assert (
+        await fake.client.post(
+            "/runner/v1/claim",
+            headers=fake.headers,
+            json={"resource_class": "*", "runner_name": "test", "wait_s": 0},
+        )
+    ).status_code == 204  # no fourth run
+    manual = await client.post(
+        f"{V2}/workflow/{workflows[0]['id']}/rerun", headers=account.headers, json={"from_failed": True}
+    )
+    assert manual.status_code == 202, manual.text
+    await fake.finish(await fake.claim(), "failed")
+    workflows = (await client.get(url, headers=account.headers)).json()["items"]
+    assert len(workflows) == 4  # a manual rerun is not rerun by itself

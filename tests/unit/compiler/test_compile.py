@@ -398,21 +398,29 @@ def test_unsupported_job_types_and_job_groups_are_named():
     }
 
 
-def test_workflow_max_auto_reruns_is_a_warning():
-    config = compile_text(
-        """
-        version: 2.1
-        jobs:
-          build: {docker: [{image: x}], steps: [checkout]}
-        workflows:
-          w:
-            max_auto_reruns: 3
-            jobs: [build]
-        """
-    )
-    assert [w.path for w in config.warnings if "max_auto_reruns" in w.message] == [
-        "workflows.w.max_auto_reruns"
-    ]
+def test_workflow_max_auto_reruns():
+    text = """
+    version: 2.1
+    jobs:
+      build: {docker: [{image: x}], steps: [checkout]}
+    workflows:
+      w:
+        max_auto_reruns: 3
+        jobs: [build]
+      plain:
+        jobs: [build]
+      bad:
+        max_auto_reruns: %s
+        jobs: [build]
+    """
+    config = compile_text(text % 5)
+    assert [(w.name, w.max_auto_reruns) for w in config.workflows] == [("w", 3), ("plain", 0), ("bad", 5)]
+    for bad in ("6", "0", "true", "two"):
+        with pytest.raises(ConfigInvalid) as caught:
+            compile_text(text % bad)
+        (problem,) = caught.value.problems
+        assert problem.path == "workflows.bad.max_auto_reruns"
+        assert problem.message.startswith("max_auto_reruns must be an integer from 1 to 5; got ")
 
 
 def test_setup_config_runs_one_workflow_and_has_no_schedules():
