@@ -16,6 +16,11 @@ A runner authenticates with ``Authorization: Bearer <runner token>`` and:
    which saves a round trip for steps whose output fits one batch. Servers that do not list the
    feature must be sent the output with call 4; runners that never send it still work.
 6. ``POST /runner/v1/tasks/{task_id}/finish`` with :class:`TaskFinish`.
+7. ``POST /runner/v1/tasks/{task_id}/report`` with :class:`TaskReport` (when the assignment's
+   ``features`` lists :data:`FEATURE_TASK_REPORT`): calls 3, 5 and 6 in one request and one
+   transaction, in order: step starts and finishes (a quick step's start travels with its finish),
+   then optionally the task's finish, then optionally a claim of the runner's next task (answered
+   at once, never long-polled). Answers :class:`TaskReportResponse`.
 
 Every task call carries ``X-Circlet-Lease: <lease_id>``; a stale lease answers ``409``.
 
@@ -143,6 +148,28 @@ FEATURE_FINISH_OUTPUT = "step-finish-output"  #: a step finish may carry the ste
 class TaskFinish(TypedDict):
     status: TaskResult
     message: NotRequired[str]
+
+
+FEATURE_TASK_REPORT = "task-report"  #: the server takes batched step and task events (call 7)
+
+
+class StepReport(TypedDict):
+    """One step's events in a :class:`TaskReport`: its start, its finish, or both (start first)."""
+
+    index: int
+    start: NotRequired[StepStart]
+    finish: NotRequired[StepFinish]
+
+
+class TaskReport(TypedDict):
+    steps: list[StepReport]  #: applied in order
+    finish: NotRequired[TaskFinish]  #: the task's end, after its steps
+    claim: NotRequired[ClaimRequest]  #: with ``finish``: lease the runner's next task (``wait_s`` ignored)
+
+
+class TaskReportResponse(TypedDict):
+    cancel: bool  #: the job was canceled (as in :class:`HeartbeatResponse`)
+    next: NotRequired[TaskAssignment | None]  #: the claimed task when ``claim`` was sent, or None
 
 
 class CacheHit(TypedDict):

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from circlet.engine.environment import assignment_for
 from circlet.engine.progress import mark_job_running, settle_job
 from circlet.errors import BadRequest
-from circlet.model.pipelines import Task
+from circlet.model.pipelines import Job, Task
 from circlet.model.statuses import JobStatus, StepStatus
-from circlet.protocol import StepFinish, StepStart, TaskAssignment
+from circlet.protocol import StepFinish, StepStart, TaskAssignment, TaskReport
 from circlet.store import accounts as account_store
 from circlet.store import jobs as job_store
 from circlet.store import runners as runner_store
@@ -84,8 +84,6 @@ async def heartbeat(tx: AsyncSession, task_id: str, lease_id: str, *, lease_s: f
 async def start_step(tx: AsyncSession, task_id: str, lease_id: str, step_index: int, body: StepStart) -> None:
     task = await task_store.leased_task(tx, task_id, lease_id)
     job = await job_store.get_job(tx, task.job_id)
-    steps = job.definition.get("steps", [])
-    step_type = steps[step_index]["type"] if 0 <= step_index < len(steps) else "run"
     await step_store.start_step(
         tx,
         task_id=task.id,
@@ -93,8 +91,90 @@ async def start_step(tx: AsyncSession, task_id: str, lease_id: str, step_index: 
         node_index=task.node_index,
         step_index=step_index,
         name=body["name"],
-        type=step_type,
+        type=_step_type(job, step_index),
         started_at=_parse_time(body["started_at"]),
+    )
+
+
+def _step_type(job: Job, step_index: int) -> str:
+    steps = job.definition.get("steps", [])
+    return str(steps[step_index]["type"]) if 0 <= step_index < len(steps) else "run"
+
+
+async def report_task(
+    tx: AsyncSession, task_id: str, lease_id: str, report: TaskReport, *, logs: LogStore, cap_bytes: int = 0
+) -> bool:
+    """Apply a runner's batched report in order: step starts and finishes, then the task's finish.
+    Returns whether the job was canceled (the runner must stop)."""
+    task = await task_store.leased_task(tx, task_id, lease_id)
+    job: Job | None = None
+    for step in report["steps"]:
+        index, start, finish = step["index"], step.get("start"), step.get("finish")
+        if start is not None:
+            job = job or await job_store.get_job(tx, task.job_id)
+            if finish is not None:
+                await _record_quick_step(tx, logs, task, job, index, start, finish, cap_bytes=cap_bytes)
+                continue
+            await _start(tx, task, job, index, start)
+        if finish is not None:
+            await _finish_step(tx, logs, task, index, finish, cap_bytes=cap_bytes)
+    if "finish" in report:
+        await _finish_task(tx, task, report["finish"]["status"])
+    return task.cancel_requested
+
+
+async def _start(tx: AsyncSession, task: Task, job: Job, index: int, body: StepStart) -> None:
+    await step_store.start_step(
+        tx,
+        task_id=task.id,
+        job_id=task.job_id,
+        node_index=task.node_index,
+        step_index=index,
+        name=body["name"],
+        type=_step_type(job, index),
+        started_at=_parse_time(body["started_at"]),
+    )
+
+
+async def _record_quick_step(
+    tx: AsyncSession,
+    logs: LogStore,
+    task: Task,
+    job: Job,
+    index: int,
+    start: StepStart,
+    finish: StepFinish,
+    *,
+    cap_bytes: int,
+) -> None:
+    """A step whose start and finish arrive together: one row written once, with its output size."""
+    size, truncated = 0, False
+    if "output" in finish:
+        offset = finish.get("output_offset", 0)
+        if offset < 0:
+            raise BadRequest("A negative output offset is not valid.")
+        size, truncated = await logs.append(
+            task.job_id,
+            task.node_index,
+            index,
+            offset=offset,
+            data=_decode(finish["output"]),
+            cap_bytes=cap_bytes,
+        )
+    await step_store.record_step(
+        tx,
+        task_id=task.id,
+        job_id=task.job_id,
+        node_index=task.node_index,
+        step_index=index,
+        name=start["name"],
+        type=_step_type(job, index),
+        started_at=_parse_time(start["started_at"]),
+        status=StepStatus(finish["status"]),
+        exit_code=finish.get("exit_code"),
+        ended_at=_parse_time(finish["ended_at"]),
+        output_bytes=size,
+        truncated=truncated,
     )
 
 
@@ -147,6 +227,12 @@ async def finish_step(
 ) -> None:
     """End a step; ``body`` may carry the step's last output chunk, stored first (needs ``logs``)."""
     task = await task_store.leased_task(tx, task_id, lease_id)
+    await _finish_step(tx, logs, task, step_index, body, cap_bytes=cap_bytes)
+
+
+async def _finish_step(
+    tx: AsyncSession, logs: LogStore | None, task: Task, step_index: int, body: StepFinish, *, cap_bytes: int
+) -> None:
     if "output" in body and logs is not None:
         await _store_output(
             tx,
@@ -169,9 +255,13 @@ async def finish_step(
 
 async def finish_task(tx: AsyncSession, task_id: str, lease_id: str, result: str) -> None:
     """Record a task's result and move its job and workflow on."""
+    task = await task_store.leased_task(tx, task_id, lease_id)
+    await _finish_task(tx, task, result)
+
+
+async def _finish_task(tx: AsyncSession, task: Task, result: str) -> None:
     if result not in _TASK_RESULTS:
         raise BadRequest(f"Unknown task status {result!r}.")
-    task = await task_store.leased_task(tx, task_id, lease_id)
     status = _TASK_RESULTS[result]
     if await task_store.finish_task(tx, task.id, expected=JobStatus.RUNNING, status=status):
         await step_store.finish_running_steps(tx, task.id, status=StepStatus.CANCELED, ended_at=utcnow())

@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from circlet.protocol import ClaimRequest, TaskAssignment, TaskFinish
+from circlet.protocol import FEATURE_TASK_REPORT, ClaimRequest, TaskAssignment, TaskFinish, TaskReport
 from circlet.runner.client import Lease, LeaseLost, RunnerClient, RunnerClientError
 from circlet.runner.executor import KILL_GRACE_S
+from circlet.runner.reports import StepReports
 from circlet.runner.sweep import owned_work_dir, sweep_stale_tasks
 from circlet.runner.task import TaskRun, TaskSignals
 
@@ -195,19 +196,36 @@ class _Agent:
         return None
 
     async def _handle(self, assignment: TaskAssignment) -> None:
+        """Run a task, then the next one claimed with its finish, until no task comes back."""
+        current: TaskAssignment | None = assignment
+        while current is not None:
+            current = await self._handle_one(current)
+
+    async def _handle_one(self, assignment: TaskAssignment) -> TaskAssignment | None:
         lease = Lease(assignment["task_id"], assignment["lease_id"])
         signals = TaskSignals()
+        reports = StepReports(
+            self._client,
+            lease,
+            batched=FEATURE_TASK_REPORT in assignment.get("features", ()),
+            on_lease_lost=signals.lose_lease,
+            on_cancel=signals.cancel,
+        )
         heartbeat = asyncio.create_task(self._heartbeat(lease, signals, assignment["heartbeat_interval_s"]))
         try:
-            finish = await self._run_task(assignment, signals)
-            if finish is not None:
-                await self._report(lease, finish)
+            finish = await self._run_task(assignment, signals, reports)
+            if finish is None:
+                return None
+            return await self._report(lease, finish, reports)
         finally:
+            await reports.aclose()
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
 
-    async def _run_task(self, assignment: TaskAssignment, signals: TaskSignals) -> TaskFinish | None:
+    async def _run_task(
+        self, assignment: TaskAssignment, signals: TaskSignals, reports: StepReports
+    ) -> TaskFinish | None:
         run = TaskRun(
             client=self._client,
             assignment=assignment,
@@ -215,6 +233,7 @@ class _Agent:
             host_env=self._host_env,
             signals=signals,
             kill_grace_s=self._kill_grace_s,
+            reports=reports,
         )
         try:
             return await run.run()
@@ -229,20 +248,40 @@ class _Agent:
             logger.exception("task %s crashed", assignment["task_id"], extra={"action": "task_crashed"})
             return TaskFinish(status="infrastructure_fail", message=f"runner error: {exc}")
 
-    async def _report(self, lease: Lease, finish: TaskFinish) -> None:
+    async def _report(self, lease: Lease, finish: TaskFinish, reports: StepReports) -> TaskAssignment | None:
+        """Report the task's end; with batched reports, claim the next task in the same call."""
+        claimed: TaskAssignment | None = None
         try:
-            await self._client.finish_task(lease, finish)
+            if reports.batched:
+                body = TaskReport(steps=await reports.take(), finish=finish)
+                if not self._stop.is_set():
+                    body["claim"] = ClaimRequest(
+                        resource_class=self._claim_request["resource_class"],
+                        runner_name=self._claim_request["runner_name"],
+                        wait_s=0.0,
+                    )
+                claimed = (await self._client.report(lease, body)).get("next")
+            else:
+                await self._client.finish_task(lease, finish)
         except (httpx.HTTPError, RunnerClientError) as exc:
             logger.error(
                 "reporting task %s failed: %s", lease.task_id, exc, extra={"action": "finish_failed"}
             )
-        else:
+            return None
+        logger.info(
+            "task %s finished: %s",
+            lease.task_id,
+            finish["status"],
+            extra={"action": "task_finished", "task_id": lease.task_id},
+        )
+        if claimed is not None:
             logger.info(
-                "task %s finished: %s",
-                lease.task_id,
-                finish["status"],
-                extra={"action": "task_finished", "task_id": lease.task_id},
+                "claimed task %s (%s)",
+                claimed["task_id"],
+                claimed["job_name"],
+                extra={"action": "task_claimed", "task_id": claimed["task_id"]},
             )
+        return claimed
 
     async def _heartbeat(self, lease: Lease, signals: TaskSignals, interval_s: float) -> None:
         while True:

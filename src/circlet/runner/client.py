@@ -20,6 +20,8 @@ from circlet.protocol import (
     StepStart,
     TaskAssignment,
     TaskFinish,
+    TaskReport,
+    TaskReportResponse,
 )
 
 logger = logging.getLogger(__name__)
@@ -145,12 +147,22 @@ class RunnerClient:
     async def finish_task(self, lease: Lease, body: TaskFinish) -> None:
         await self._task_call(lease, "/finish", json=body)
 
+    async def report(self, lease: Lease, body: TaskReport) -> TaskReportResponse:
+        """Send step events, and maybe the task's finish and a claim of the next task, in one call.
+
+        A claim is only sent with the first attempt: when that attempt's answer is lost, a retry
+        without it cannot strand a second task (the one claimed is failed by the lease reaper)."""
+        retry = {k: v for k, v in body.items() if k != "claim"}
+        response = await self._task_call(lease, "/report", json=body, retry_json=retry)
+        return cast(TaskReportResponse, response.json())
+
     async def _task_call(
         self,
         lease: Lease,
         path: str,
         *,
         json: Mapping[str, Any] | None = None,
+        retry_json: Mapping[str, Any] | None = None,
         content: bytes | None = None,
         params: Mapping[str, int] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -160,8 +172,9 @@ class RunnerClient:
         delay = self._retry_backoff_s
         for attempt in range(1, self._retry_attempts + 1):
             try:
+                body = json if attempt == 1 or retry_json is None else retry_json
                 response = await self._http.post(
-                    url, json=json, content=content, params=params, headers=all_headers
+                    url, json=body, content=content, params=params, headers=all_headers
                 )
             except httpx.TransportError as exc:
                 if attempt == self._retry_attempts:

@@ -26,6 +26,7 @@ from circlet.runner.client import Lease, LeaseLost, RunnerClient
 from circlet.runner.executor import Ending, Limits, group_alive, kill_group
 from circlet.runner.masking import Masker
 from circlet.runner.output import StepOutput
+from circlet.runner.reports import StepReports
 from circlet.runner.steps import StepContext, StepOutcome, runner_for
 from circlet.runner.timings import fetch_timings, wants_timings
 from circlet.runner.transfers import Transfers
@@ -73,6 +74,7 @@ class TaskRun:
         host_env: the runner's environment, read once (only LANG, TZ and USER are used).
         signals: cancel / lost-lease events from the heartbeat loop.
         kill_grace_s: time between SIGTERM and SIGKILL.
+        reports: where step starts and finishes go (the caller sends what is left with the finish).
     """
 
     def __init__(
@@ -84,8 +86,10 @@ class TaskRun:
         host_env: Mapping[str, str],
         signals: TaskSignals,
         kill_grace_s: float,
+        reports: StepReports,
     ) -> None:
         self._client = client
+        self._reports = reports
         self._assignment = assignment
         self._lease = Lease(assignment["task_id"], assignment["lease_id"])
         self._work_dir = work_dir
@@ -160,7 +164,7 @@ class TaskRun:
     ) -> StepOutcome | None:
         background = spec["type"] == "run" and bool(spec.get("background"))
         output = StepOutput(
-            functools.partial(self._client.upload_output, self._lease, index),
+            functools.partial(self._reports.upload_output, index),
             Masker(self._masker_secrets),
             on_lease_lost=self._signals.lose_lease,
             hold_last=FEATURE_FINISH_OUTPUT in self._assignment.get("features", ()),
@@ -169,7 +173,7 @@ class TaskRun:
         if background:
             start["parallel"] = True
         try:
-            await self._client.start_step(self._lease, index, start)
+            await self._reports.start(index, start)
             for notice in self._notices:
                 await output.write_line(notice)
             self._notices.clear()
@@ -217,7 +221,7 @@ class TaskRun:
         if held is not None:
             body["output_offset"], data = held
             body["output"] = base64.b64encode(data).decode("ascii")
-        await self._client.finish_step(self._lease, ctx.index, body)
+        await self._reports.finish(ctx.index, body)
         return outcome
 
     async def _run_background(self, ctx: StepContext) -> None:

@@ -63,6 +63,44 @@ async def start_step(
     )
 
 
+async def record_step(
+    tx: AsyncSession,
+    *,
+    task_id: str,
+    job_id: str,
+    node_index: int,
+    step_index: int,
+    name: str,
+    type: str,
+    started_at: datetime,
+    status: StepStatus,
+    exit_code: int | None,
+    ended_at: datetime,
+    output_bytes: int,
+    truncated: bool,
+) -> None:
+    """Record a step that started and ended (one statement); a repeated record is ignored."""
+    await tx.execute(
+        insert_for(tx, table_of(StepRow))
+        .values(
+            id=str(uuid.uuid4()),
+            task_id=task_id,
+            job_id=job_id,
+            node_index=node_index,
+            step_index=step_index,
+            name=name,
+            type=type,
+            status=status.value,
+            exit_code=exit_code,
+            started_at=started_at,
+            ended_at=ended_at,
+            output_bytes=output_bytes,
+            truncated=truncated,
+        )
+        .on_conflict_do_nothing(index_elements=["task_id", "step_index"])
+    )
+
+
 async def finish_step(
     tx: AsyncSession,
     *,

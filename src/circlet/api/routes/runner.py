@@ -12,7 +12,7 @@ from circlet.api.deps import ConfigDep, LogsDep, StoreDep, TxDep
 from circlet.api.routes.live import WatchDep
 from circlet.engine import live, runs
 from circlet.errors import Forbidden, Unauthorized
-from circlet.protocol import LEASE_HEADER, ClaimRequest, StepFinish, StepStart, TaskFinish
+from circlet.protocol import LEASE_HEADER, ClaimRequest, StepFinish, StepStart, TaskFinish, TaskReport
 
 router = APIRouter(prefix="/runner/v1", tags=["Runner"])
 
@@ -124,3 +124,36 @@ async def finish_task(
     await runs.finish_task(tx, task_id, lease, body["status"])
     live.wake_after_commit(tx, watch, task_id)
     return {}
+
+
+@router.post("/tasks/{task_id}/report")
+async def report_task(
+    task_id: str,
+    body: TaskReport,
+    lease: LeaseDep,
+    tx: TxDep,
+    runner: RunnerDep,
+    watch: WatchDep,
+    logs: LogsDep,
+    config: ConfigDep,
+) -> dict[str, Any]:
+    token_id, resource_class = runner
+    claim_next = body.get("claim") if "finish" in body else None
+    if claim_next is not None and claim_next["resource_class"] != resource_class:
+        raise Forbidden(f"This runner token is for resource class {resource_class!r}.")
+    cancel = await runs.report_task(tx, task_id, lease, body, logs=logs, cap_bytes=config.log_cap_bytes)
+    if "finish" in body or any("finish" in step for step in body["steps"]):
+        live.wake_after_commit(tx, watch, task_id)
+    response: dict[str, Any] = {"cancel": cancel}
+    if claim_next is not None:
+        response["next"] = await runs.claim_task(
+            tx,
+            token_id=token_id,
+            resource_class=resource_class,
+            runner_name=claim_next["runner_name"],
+            lease_s=config.runner_lease_s,
+            heartbeat_interval_s=config.runner_heartbeat_interval_s,
+            max_runtime_s=config.max_job_runtime_s,
+            base_url=config.base_url,
+        )
+    return response
