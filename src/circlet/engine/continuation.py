@@ -17,7 +17,7 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from circlet.compiler import compile_config
+from circlet.compiler import compile_config, declared_parameters
 from circlet.engine import access, secrets
 from circlet.engine.orbs import StoreOrbSource
 from circlet.errors import BadRequest, ConfigInvalid
@@ -38,6 +38,7 @@ INVALID_KEY = (
     "Invalid continuation key: it is unknown, its pipeline was already continued, "
     "or its setup workflow has already finished."
 )
+CONFLICTING_PARAMETERS = "Conflicting pipeline parameters."
 NOT_CONTINUED = (
     "The setup workflow finished ({status}) without continuing the pipeline: no job posted its "
     "CIRCLE_CONTINUATION_KEY to /api/v2/pipeline/continue."
@@ -82,7 +83,9 @@ async def continue_pipeline(
     key is spent even when the configuration does not compile: the pipeline is then ``errored``.
 
     Raises:
-        BadRequest: the key is unknown or already spent.
+        BadRequest: the key is unknown or already spent, or ``parameters`` gives a parameter the
+            setup config also declares while the trigger set it to something else than the setup
+            config's default (the key is not spent then).
         NotFound: ``actor`` was given and may not see the pipeline.
     """
     # imported here: pipelines imports this module, and events (which imports this module) is
@@ -104,6 +107,8 @@ async def continue_pipeline(
     values = pipeline_engine.pipeline_values(pipeline, project, request)
     orbs = StoreOrbSource(tx)
     setup_source = pipeline.setup_config or pipeline.config_source
+    if _conflicting(setup_source, configuration, pipeline.parameters, request.parameters or {}):
+        raise BadRequest(CONFLICTING_PARAMETERS)
     try:
         compiled = await anyio.to_thread.run_sync(
             lambda: compile_config(
@@ -142,6 +147,24 @@ async def continue_pipeline(
     await pipeline_engine.start_workflows(tx, pipeline, compiled, actor_id=pipeline.actor_id)
     log.info("pipeline continued", extra={"action": "pipeline_continued", "pipeline_id": pipeline.id})
     return await pipeline_store.get_pipeline(tx, pipeline.id)
+
+
+def _conflicting(
+    setup_source: str, configuration: str, triggered: Mapping[str, Any], continued: Mapping[str, Any]
+) -> bool:
+    """A parameter passed to continue that both configs declare, where the pipeline was triggered
+    with a value other than the setup config's default: CircleCI refuses to pick one."""
+    try:
+        in_setup, in_continued = declared_parameters(setup_source), declared_parameters(configuration)
+    except ConfigInvalid:
+        return False  # the compile below reports it
+    return any(
+        name in in_setup
+        and name in in_continued
+        and name in triggered
+        and triggered[name] != in_setup[name].get("default")
+        for name in continued
+    )
 
 
 async def setup_workflow_finished(tx: AsyncSession, workflow: Workflow) -> None:

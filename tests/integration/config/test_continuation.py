@@ -451,3 +451,45 @@ async def test_setup_workflow_ending_without_continuing_errors_the_pipeline(
     )
     assert late.status_code == 400
     assert [w["status"] for w in await _workflows(client, pipeline_id, account.headers)] == ["success"]
+
+
+SETUP_WITH_GREETING = """\
+version: 2.1
+setup: true
+parameters:
+  greeting: {type: string, default: hello}
+jobs:
+  decide:
+    docker: [{image: cimg/base:stable}]
+    steps:
+      - run: echo "<< pipeline.parameters.greeting >>"
+workflows:
+  setup:
+    jobs: [decide]
+"""
+
+
+async def test_a_parameter_both_configs_declare_and_the_trigger_changed_conflicts(
+    store: Store,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+) -> None:
+    account = await make_user()
+    await make_project(make_repo(SETUP_WITH_GREETING))
+    triggered = await client.post(
+        f"{V2}/project/gh/acme/app/pipeline",
+        headers=account.headers,
+        json={"branch": "main", "parameters": {"greeting": "bonjour"}},
+    )
+    assert triggered.status_code == 201, triggered.text
+    key = (await (await _fake_runner(store, client)).claim())["environment"]["CIRCLE_CONTINUATION_KEY"]
+    body = {"continuation-key": key, "configuration": CONTINUED, "parameters": {"greeting": "hi"}}
+    conflict = await client.post(f"{V2}/pipeline/continue", json=body)
+    assert conflict.status_code == 400
+    assert conflict.json() == {"message": "Conflicting pipeline parameters."}
+    ok = await client.post(f"{V2}/pipeline/continue", json={**body, "parameters": {}})
+    assert ok.status_code == 200, ok.text  # the refusal did not spend the key
+    pipeline = (await client.get(f"{V2}/pipeline/{triggered.json()['id']}", headers=account.headers)).json()
+    assert pipeline["state"] == "created"
