@@ -28,6 +28,7 @@ def test_pages_fit_a_phone_stay_light_and_follow_the_system_theme(
         "/pipelines/gh/acme/app/1",
         f"/pipelines/gh/acme/app/1/workflows/{workflow}",
         "/pipelines/gh/acme/app/trigger",
+        "/pipelines/gh/acme/app/1/config/plan",
     ):
         sizes.clear()
         phone.goto(server.base_url + path)
