@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from circlet.insights.recording import ALL_BRANCHES, Outcome, outcome_of
+from circlet.insights.durations import pack_pairs
+from circlet.insights.recording import ALL_BRANCHES, OUTCOMES, Outcome, outcome_of
 from circlet.insights.tally import Tally
-from circlet.insights.windows import Window, split_weeks
+from circlet.insights.windows import Window, split_hours, split_weeks
 from circlet.store.tables_insights import (
     JobDayRow,
     JobHourRow,
@@ -57,7 +59,8 @@ async def workflow_tallies(
     """Tallies of workflow runs created in ``window``, grouped by ``key(project_id, name, branch)``: whole
     weeks from the weekly rollups, the other whole days from the daily ones, the edges from raw rows.
 
-    ``per_branch`` reads every real branch's rows (not the ``*`` sums) so ``key`` may split by branch.
+    ``per_branch`` (with ``branch=None``) tallies every real branch and also the ``*`` sums over all
+    branches, so ``key`` may split by branch and still find the all-branch figures under ``*``.
     ``durations=False`` skips the histograms and ``spans=False`` the first/last run times (not read).
     """
     days, edges = window.split()
@@ -73,11 +76,7 @@ async def workflow_tallies(
         query = select(*cols).where(
             table.c.project_id.in_(project_ids), or_(*[slot.between(r.start, r.stop - 1) for r in ranges])
         )
-        if per_branch:
-            query = query.where(table.c.branch != ALL_BRANCHES)
-            if branch is not None:
-                query = query.where(table.c.branch == branch)
-        else:
+        if not per_branch:
             query = _branch_filter(query, table, branch, rollup=True)
         if workflow_name is not None:
             query = query.where(table.c.workflow_name == workflow_name)
@@ -87,26 +86,67 @@ async def workflow_tallies(
                 tuple(row[7:12]), row[3], row[4], row[12] if durations else None, (row[5], row[6])
             )
     for start, end in edges:
-        query = select(
-            WF_RUNS.c.project_id,
-            WF_RUNS.c.workflow_name,
-            WF_RUNS.c.branch,
-            WF_RUNS.c.status,
-            WF_RUNS.c.created_at,
-            WF_RUNS.c.duration_s,
-            WF_RUNS.c.recovery_s,
-        ).where(
-            WF_RUNS.c.project_id.in_(project_ids), WF_RUNS.c.created_at >= start, WF_RUNS.c.created_at < end
-        )
-        query = _branch_filter(query, WF_RUNS, branch, rollup=False)
-        if workflow_name is not None:
-            query = query.where(WF_RUNS.c.workflow_name == workflow_name)
-        for project, name, run_branch, status, created, duration, recovery in (await tx.execute(query)).all():
-            outcome = outcome_of(status)
-            assert outcome is not None
-            tally = out.setdefault(key(project, name, run_branch), Tally())
-            tally.add_run(outcome, duration, created, created, recovery)
+        await _add_workflow_edge(tx, out, project_ids, start, end, branch, key, workflow_name, per_branch)
     return out
+
+
+async def _add_workflow_edge(
+    tx: AsyncSession,
+    out: dict[Hashable, Tally],
+    project_ids: Sequence[str],
+    start: Any,
+    end: Any,
+    branch: str | None,
+    key: Callable[[str, str, str], Hashable],
+    workflow_name: str | None,
+    per_branch: bool,
+) -> None:
+    """Add the raw workflow runs created in ``[start, end)``, summed in SQL per (project, workflow,
+    branch): counts and sums per status, and the successful durations as ``(duration, count)`` pairs."""
+    t = WF_RUNS
+    group = (t.c.project_id, t.c.workflow_name, t.c.branch)
+    where = [t.c.project_id.in_(project_ids), t.c.created_at >= start, t.c.created_at < end]
+    where += [] if branch is None else [t.c.branch == branch]
+    where += [] if workflow_name is None else [t.c.workflow_name == workflow_name]
+    sums = select(
+        *group, t.c.status, func.count(), func.sum(t.c.duration_s), func.min(t.c.created_at),
+        func.max(t.c.created_at), func.count(t.c.recovery_s), func.coalesce(func.sum(t.c.recovery_s), 0),
+    ).where(*where).group_by(*group, t.c.status)  # fmt: skip
+
+    def keys(project: str, name: str, run_branch: str) -> list[Hashable]:
+        """Where a run counts: its branch, and with ``per_branch`` also ``*``."""
+        branches = (run_branch, ALL_BRANCHES) if per_branch else (run_branch,)
+        return [key(project, name, b) for b in branches]
+
+    for project, name, run_branch, status, count, total, first, last, recoveries, recovery_s in (
+        await tx.execute(sums)
+    ).all():
+        counts = _outcome_counts(OUTCOMES[status], count, int(total or 0))
+        for k in keys(project, name, run_branch):
+            out.setdefault(k, Tally()).add_rollup(counts, first, last, None, (recoveries, int(recovery_s)))
+    pairs = select(*group, t.c.duration_s, func.count()).where(*where, t.c.status == Outcome.SUCCESS.value)
+    found: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
+    for project, name, run_branch, duration, count in (
+        await tx.execute(pairs.group_by(*group, t.c.duration_s))
+    ).all():
+        found.setdefault((project, name, run_branch), []).append((duration, count))
+    for (project, name, run_branch), histogram in found.items():
+        blob = pack_pairs(histogram)
+        for k in keys(project, name, run_branch):
+            out[k].blobs.append(blob)
+
+
+def _outcome_counts(
+    outcome: Outcome | None, count: int, duration_total: int
+) -> tuple[int, int, int, int, int]:
+    """Rollup counts (total, successful, failed, canceled, duration sum) of ``count`` runs of one outcome."""
+    return (
+        count,
+        count if outcome is Outcome.SUCCESS else 0,
+        count if outcome is Outcome.FAILED else 0,
+        count if outcome is Outcome.CANCELED else 0,
+        duration_total,
+    )
 
 
 async def job_tallies(
@@ -119,7 +159,8 @@ async def job_tallies(
     job_name: str | None = None,
 ) -> dict[str, Tally]:
     """Tallies of a workflow's job runs started in ``window``, by job name: whole weeks from the weekly
-    rollups, the other whole days from the daily ones, the partial edge days from the raw rows."""
+    rollups, the other whole days from the daily ones, the whole hours of the partial edge days from the
+    hourly ones, and only the partial edge hours (at most two hours together) from the raw rows."""
     days, edges = window.split()
     out: dict[str, Tally] = {}
     weeks, loose_days = split_weeks(days)
@@ -131,7 +172,17 @@ async def job_tallies(
         query = _job_rollup_query(JOB_DAYS, project_id, workflow_name, branch, job_name)
         query = query.where(or_(*[JOB_DAYS.c.day.between(r.start, r.stop - 1) for r in loose_days if len(r)]))
         await _add_job_rollups(tx, out, query)
+    hours: list[range] = []
+    raw: list[tuple[datetime, datetime]] = []
     for start, end in edges:
+        whole, partial = split_hours(start, end)
+        hours += [whole] if len(whole) else []
+        raw += partial
+    if hours:
+        query = _job_rollup_query(JOB_HOURS, project_id, workflow_name, branch, job_name)
+        query = query.where(or_(*[JOB_HOURS.c.hour.between(r.start, r.stop - 1) for r in hours]))
+        await _add_job_rollups(tx, out, query)
+    for start, end in raw:
         await _add_job_edge(tx, out, project_id, workflow_name, start, end, branch=branch, job_name=job_name)
     return out
 
@@ -194,13 +245,13 @@ async def _add_job_edge(
     out: dict[str, Tally],
     project_id: str,
     workflow_name: str,
-    start: Any,
-    end: Any,
+    start: datetime,
+    end: datetime,
     *,
     branch: str | None,
     job_name: str | None,
 ) -> None:
-    """Add the raw job runs started in ``[start, end)``, summed in SQL (an edge day can hold thousands)."""
+    """Add the raw job runs started in ``[start, end)``, summed in SQL."""
     t = JOB_RUNS
     where = [
         t.c.project_id == project_id,
@@ -217,14 +268,7 @@ async def _add_job_edge(
         func.max(t.c.stopped_at),
     ).where(*where).group_by(t.c.job_name, t.c.status)  # fmt: skip
     for name, status, count, duration_total, first_at, last_at in (await tx.execute(sums)).all():
-        outcome = outcome_of(status)
-        counts = (
-            count,
-            count if outcome is Outcome.SUCCESS else 0,
-            count if outcome is Outcome.FAILED else 0,
-            count if outcome is Outcome.CANCELED else 0,
-            int(duration_total or 0),
-        )
+        counts = _outcome_counts(outcome_of(status), count, int(duration_total or 0))
         out.setdefault(name, Tally()).add_rollup(counts, first_at, last_at)
     successes = select(t.c.job_name, t.c.duration_s).where(*where, t.c.status == Outcome.SUCCESS.value)
     for name, duration in (await tx.execute(successes)).all():

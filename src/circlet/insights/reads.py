@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.insights.queries import WF_DAYS, job_tallies, workflow_tallies
 from circlet.insights.recording import ALL_BRANCHES
-from circlet.insights.tally import RunMetrics, Tally
+from circlet.insights.tally import RunMetrics, Tally, metrics_of
 from circlet.insights.windows import Window, day_of
 
 BRANCH_HISTORY = timedelta(days=90)
@@ -146,8 +146,12 @@ async def project_summary(
     branches: Sequence[str] = (),
     workflows: Sequence[str] = (),
 ) -> ProjectSummary:
-    """The project overall, per workflow and per workflow and branch (all branches), with trends."""
-    days = window.days
+    """The project overall, per workflow and per workflow and branch (all branches), with trends.
+
+    Reads the weekly and daily rollups of every branch and of ``*`` once per window (the per-workflow
+    figures are the ``*`` rows, the project's their sum); every figure's duration statistics are computed
+    together.
+    """
     # no first/last run times in this answer, so they are not read
     cur = await workflow_tallies(
         tx, [project_id], window, branch=None, key=_by_name_branch, per_branch=True, spans=False
@@ -155,50 +159,39 @@ async def project_summary(
     prev = await workflow_tallies(
         tx, [project_id], window.previous(), branch=None, key=_by_name_branch, per_branch=True, spans=False
     )
-    cur_wf, prev_wf = _merge(cur, 0), _merge(prev, 0)
-    project = Compared(
-        name="",
-        branch=None,
-        current=_sum(cur_wf.values()).metrics(days),
-        previous=_sum(prev_wf.values()).metrics(days),
-    )
-    all_workflows = sorted(str(n) for n in cur_wf)
-    all_branches = sorted({str(k[1]) for k in cur if isinstance(k, tuple)})
+    cur_wf, prev_wf = _all_branches(cur), _all_branches(prev)
+    all_workflows = sorted(cur_wf)
+    pairs = sorted(k for k in cur if isinstance(k, tuple) and k[1] != ALL_BRANCHES)
+    names = [n for n in all_workflows if not workflows or n in workflows]
+    listed = [
+        (name, branch)
+        for name, branch in pairs
+        if (not workflows or name in workflows) and (not branches or branch in branches)
+    ]
+    tallies = [_sum(cur_wf.values()), _sum(prev_wf.values())]
+    tallies += [t for n in names for t in (cur_wf[n], prev_wf.get(n, Tally()))]
+    tallies += [t for k in listed for t in (cur[k], prev.get(k, Tally()))]
+    metrics = iter(metrics_of(tallies, window.days))
+    project = Compared(name="", branch=None, current=next(metrics), previous=next(metrics))
     per_workflow = tuple(
-        Compared(
-            name=name,
-            branch=None,
-            current=cur_wf[name].metrics(days),
-            previous=prev_wf.get(name, Tally()).metrics(days),
-        )
-        for name in all_workflows
-        if not workflows or name in workflows
+        Compared(name=name, branch=None, current=next(metrics), previous=next(metrics)) for name in names
     )
     per_branch = tuple(
-        Compared(
-            name=name,
-            branch=branch,
-            current=cur[(name, branch)].metrics(days),
-            previous=prev.get((name, branch), Tally()).metrics(days),
-        )
-        for name, branch in sorted(k for k in cur if isinstance(k, tuple))
-        if (not workflows or name in workflows) and (not branches or branch in branches)
+        Compared(name=name, branch=branch, current=next(metrics), previous=next(metrics))
+        for name, branch in listed
     )
     return ProjectSummary(
         project=project,
         workflows=per_workflow,
         workflow_branches=per_branch,
-        all_branches=tuple(all_branches),
+        all_branches=tuple(sorted({str(k[1]) for k in pairs})),
         all_workflows=tuple(all_workflows),
     )
 
 
-def _merge(tallies: dict[Hashable, Tally], part: int) -> dict[Hashable, Tally]:
-    out: dict[Hashable, Tally] = {}
-    for key, tally in tallies.items():
-        assert isinstance(key, tuple)
-        out.setdefault(key[part], Tally()).absorb(tally)
-    return out
+def _all_branches(tallies: dict[Hashable, Tally]) -> dict[str, Tally]:
+    """The ``(workflow, "*")`` tallies, by workflow name."""
+    return {str(k[0]): t for k, t in tallies.items() if isinstance(k, tuple) and k[1] == ALL_BRANCHES}
 
 
 def _sum(tallies: Iterable[Tally]) -> Tally:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from circlet.insights.durations import DurationStats, histogram_stats
+from circlet.insights.durations import DurationStats, grouped_stats, histogram_stats
 from circlet.insights.recording import Outcome
 
 
@@ -102,7 +103,8 @@ class Tally:
         self.first_at = first_at if self.first_at is None else min(self.first_at, first_at)
         self.last_at = last_at if self.last_at is None else max(self.last_at, last_at)
 
-    def metrics(self, days: float) -> RunMetrics:
+    def metrics(self, days: float, durations: DurationStats | None = None) -> RunMetrics:
+        """The window's metrics; ``durations`` when they were already computed (see ``metrics_of``)."""
         counted = self.total_runs - self.canceled_runs
         return RunMetrics(
             total_runs=self.total_runs,
@@ -114,10 +116,16 @@ class Tally:
             mttr=math.floor(self.recovery_total_s / self.recoveries + 0.5) if self.recoveries else 0,
             total_recoveries=self.recoveries,
             total_duration_s=self.duration_total_s,
-            durations=histogram_stats(self.blobs, self.raw_durations),
+            durations=durations or histogram_stats(self.blobs, self.raw_durations),
             first_at=self.first_at,
             last_at=self.last_at,
         )
+
+
+def metrics_of(tallies: Sequence[Tally], days: float) -> list[RunMetrics]:
+    """``metrics(days)`` of many tallies, their duration statistics computed together (one sort)."""
+    stats = grouped_stats([(t.blobs, t.raw_durations) for t in tallies])
+    return [t.metrics(days, d) for t, d in zip(tallies, stats, strict=True)]
 
 
 def trend(current: float | None, previous: float | None) -> float:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from circlet.insights.queries import COUNTS, JOB_DAYS, JOB_HOURS, job_runs
 from circlet.insights.recording import ALL_BRANCHES, outcome_of
 from circlet.insights.tally import RunMetrics, Tally
-from circlet.insights.windows import DAY_S, EPOCH, HOUR_S, day_of, midnight
+from circlet.insights.windows import DAY_S, EPOCH, HOUR_S, day_of, midnight, split_hours
 from circlet.store.pages import decode_token, encode_token
 
 HOURLY_RETENTION = timedelta(hours=48)
@@ -115,10 +115,8 @@ async def _hourly(
     tallies: dict[tuple[str, int], Tally],
 ) -> None:
     """Whole hours inside ``[start, end)`` from the hourly rollups, the partial edge hours from raw rows."""
-    first = int(-((EPOCH - start).total_seconds() // HOUR_S))  # the first hour that starts at or after start
-    last = int((end - EPOCH).total_seconds() // HOUR_S)  # the hour holding ``end`` is partial (or empty)
-    edges = [(start, end)]
-    if first < last:
+    hours, edges = split_hours(start, end)
+    if len(hours):
         query = select(
             JOB_HOURS.c.job_name,
             JOB_HOURS.c.hour,
@@ -130,15 +128,12 @@ async def _hourly(
             JOB_HOURS.c.project_id == project_id,
             JOB_HOURS.c.workflow_name == workflow_name,
             JOB_HOURS.c.branch == (ALL_BRANCHES if branch is None else branch),
-            JOB_HOURS.c.hour >= first,
-            JOB_HOURS.c.hour < last,
+            JOB_HOURS.c.hour >= hours.start,
+            JOB_HOURS.c.hour < hours.stop,
         )
         for row in (await tx.execute(query)).all():
             tallies.setdefault((row[0], row[1]), Tally()).add_rollup(tuple(row[5:10]), row[2], row[3], row[4])
-        edges = [(start, _hour_start(first)), (_hour_start(last), end)]
     for edge_start, edge_end in edges:
-        if edge_start >= edge_end:
-            continue
         for name, status, started, stopped, duration in await job_runs(
             tx, project_id, workflow_name, edge_start, edge_end, branch=branch
         ):
@@ -146,7 +141,3 @@ async def _hourly(
             assert outcome is not None
             hour = int((started - EPOCH).total_seconds() // HOUR_S)
             tallies.setdefault((name, hour), Tally()).add_run(outcome, duration, started, stopped, None)
-
-
-def _hour_start(hour: int) -> datetime:
-    return EPOCH + timedelta(seconds=hour * HOUR_S)

@@ -54,6 +54,20 @@ def week_of(moment: datetime) -> int:
     return day_of(moment) // WEEK_DAYS
 
 
+def hour_start(hour: int) -> datetime:
+    return EPOCH + timedelta(seconds=hour * HOUR_S)
+
+
+def split_hours(start: datetime, end: datetime) -> tuple[range, list[tuple[datetime, datetime]]]:
+    """Whole UTC hours inside ``[start, end)``, and the partial hours at its two ends."""
+    first = int(-((EPOCH - start).total_seconds() // HOUR_S))  # the first hour that starts at or after start
+    last = hour_of(end)  # the hour holding ``end`` is partial (or starts exactly at ``end``)
+    if first >= last:
+        return range(0), [(start, end)] if start < end else []
+    edges = [(start, hour_start(first)), (hour_start(last), end)]
+    return range(first, last), [(a, b) for a, b in edges if a < b]
+
+
 def split_weeks(days: range) -> tuple[range, list[range]]:
     """Whole weeks inside a range of days, and the leftover days before and after them."""
     first = -(-days.start // WEEK_DAYS)
