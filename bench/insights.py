@@ -32,7 +32,7 @@ from circlet.store._types import utcnow
 from circlet.store.db import Store
 
 DATA = Path("/tmp/circlet-insights-bench")
-PG_DB = "circlet_insights_bench"
+PG_DB = "circlet_insights_bench"  # created on the server given by --db; drop it when done
 SLUG = "gh/bench/app"
 
 ENDPOINTS = [
@@ -98,6 +98,10 @@ async def _ensure_history(store: Store, runs: int) -> tuple[str, str]:
         print(
             f"seeded {runs - seeded} workflow runs, {jobs} job runs in {time.perf_counter() - started:.0f}s"
         )
+    if not store.is_sqlite:
+        # planner statistics after a bulk load, as autovacuum would gather them (it may be off on a test server)
+        async with store.engine.connect() as conn:
+            await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("ANALYZE"))
     return project.id, token
 
 

@@ -11,7 +11,9 @@ import pytest
 
 from circlet.insights.durations import (
     SMALL,
+    DurationStats,
     compact,
+    grouped_stats,
     histogram_stats,
     pack,
     pack_histogram,
@@ -69,3 +71,24 @@ def test_merged_histograms_give_the_same_figures_as_every_duration(size: int) ->
     expected = stats(np.asarray(every, dtype=np.int64) if len(every) >= SMALL else every)
     assert merged.standard_deviation == pytest.approx(expected.standard_deviation)
     assert replace(merged, standard_deviation=0.0) == replace(expected, standard_deviation=0.0)
+
+
+def test_grouped_stats_equal_one_group_at_a_time() -> None:
+    rng = random.Random(11)
+    groups = []
+    for _ in range(400):
+        blobs = [
+            pack_histogram(rng.randint(1, 900) for _ in range(rng.randint(0, 60)))
+            for _ in range(rng.choice([0, 1, 1, 2, 6]))
+        ]
+        groups.append((blobs, [rng.randint(1, 900) for _ in range(rng.choice([0, 0, 4]))]))
+    groups.append(([pack_histogram(range(1, 2000))], []))  # a large group beside the small ones
+    assert grouped_stats(groups) == [histogram_stats(blobs, singles) for blobs, singles in groups]
+    assert grouped_stats([]) == []
+    assert grouped_stats([([], []), ([b""], [])]) == [DurationStats.empty()] * 2
+
+
+def test_compact_merges_repeated_durations() -> None:
+    merged = pack_histogram([5, 7, 7]) + pack_histogram([3, 7, 9])
+    assert compact(merged) == pack_histogram([3, 5, 7, 7, 7, 9])
+    assert compact(pack_histogram([1, 2, 2])) == pack_histogram([1, 2, 2])
