@@ -5,7 +5,7 @@ their histograms compacted), over windows that cut through hours, days and weeks
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -85,8 +85,15 @@ def _windows(now: datetime, rng: random.Random) -> list[Window]:
     return [Window(end - timedelta(days=days), end) for end in ends for days in (1, 7, 30, 90)]
 
 
-def _in(window: Window, runs: list[Run], keep: Callable[[Run], bool] = lambda r: True) -> list[Run]:
-    return [r for r in runs if window.start <= r.at < window.end and keep(r)]
+def _in(
+    window: Window, runs: list[Run], *, workflow: str | None = None, branch: str | None = None
+) -> list[Run]:
+    """The runs in ``window`` (of ``workflow`` and on ``branch`` when given)."""
+    return [
+        r
+        for r in runs
+        if window.start <= r.at < window.end and workflow in (None, r.workflow) and branch in (None, r.branch)
+    ]
 
 
 async def test_rollups_equal_a_raw_aggregation(
@@ -106,14 +113,12 @@ async def test_rollups_equal_a_raw_aggregation(
         for window in _windows(now, rng):
             for branch in (None, "main"):
                 by_name = await reads.workflow_metrics(tx, project.id, window, branch=branch)
-                wanted = _in(window, workflow_runs, lambda r, b=branch: b is None or r.branch == b)
+                wanted = _in(window, workflow_runs, branch=branch)
                 assert [m.name for m in by_name] == sorted({r.workflow for r in wanted}), seed
                 for m in by_name:
                     _check(m.metrics, [r for r in wanted if r.workflow == m.name])
                 jobs = await reads.job_metrics(tx, project.id, "ci", window, branch=branch)
-                wanted = _in(
-                    window, job_runs, lambda r, b=branch: r.workflow == "ci" and b in (None, r.branch)
-                )
+                wanted = _in(window, job_runs, workflow="ci", branch=branch)
                 assert [m.name for m in jobs] == sorted({str(r.job) for r in wanted}), seed
                 for m in jobs:
                     _check(m.metrics, [r for r in wanted if r.job == m.name])
