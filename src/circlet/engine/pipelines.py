@@ -125,7 +125,10 @@ async def compile_and_start(
             errors=[{"type": "config", "message": str(p)} for p in exc.problems],
         )
         return
-    state = PipelineState.SETUP_PENDING if compiled.setup else PipelineState.CREATED
+    # a setup config that runs no workflow for this trigger has nothing that could continue it: the
+    # pipeline is created with no workflows, like any config whose filters rule everything out
+    setup = compiled.setup and any(_runs(plan) for plan in compiled.workflows)
+    state = PipelineState.SETUP_PENDING if setup else PipelineState.CREATED
     await pipeline_store.update_pipeline(
         tx,
         pipeline.id,
@@ -140,9 +143,9 @@ async def compile_and_start(
             else {}
         ),
     )
-    sealed_key = await continuation.issue_key(tx, pipeline) if compiled.setup else None
+    sealed_key = await continuation.issue_key(tx, pipeline) if setup else None
     await start_workflows(
-        tx, pipeline, compiled, actor_id=pipeline.actor_id, setup=compiled.setup, continuation_key=sealed_key
+        tx, pipeline, compiled, actor_id=pipeline.actor_id, setup=setup, continuation_key=sealed_key
     )
 
 
@@ -193,7 +196,7 @@ async def start_workflows(
     workflow, which hands it to the job's environment."""
     created = []
     for plan in compiled.workflows:
-        if plan.runs and any(j.runs for j in plan.jobs):
+        if _runs(plan):
             created.append(
                 await _create_workflow(
                     tx,
@@ -206,6 +209,11 @@ async def start_workflows(
                 )
             )
     return created
+
+
+def _runs(plan: WorkflowPlan) -> bool:
+    """The trigger runs the workflow and at least one of its jobs."""
+    return plan.runs and any(job.runs for job in plan.jobs)
 
 
 async def _create_workflow(

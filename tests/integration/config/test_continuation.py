@@ -493,3 +493,25 @@ async def test_a_parameter_both_configs_declare_and_the_trigger_changed_conflict
     assert ok.status_code == 200, ok.text  # the refusal did not spend the key
     pipeline = (await client.get(f"{V2}/pipeline/{triggered.json()['id']}", headers=account.headers)).json()
     assert pipeline["state"] == "created"
+
+
+async def test_setup_config_that_runs_no_workflow_creates_an_empty_pipeline(
+    client: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject
+) -> None:
+    account = await make_user()
+    only_main = SETUP_THAT_STOPS.replace(
+        "jobs: [decide]", "jobs: [{decide: {filters: {branches: {only: main}}}}]"
+    )
+    repo = make_repo(only_main)
+    git(repo, "checkout", "-q", "-b", "feature")
+    await make_project(repo)
+    triggered = await client.post(
+        f"{V2}/project/gh/acme/app/pipeline", headers=account.headers, json={"branch": "feature"}
+    )
+    assert triggered.status_code == 201, triggered.text
+    pipeline_id = triggered.json()["id"]
+    pipeline = (await client.get(f"{V2}/pipeline/{pipeline_id}", headers=account.headers)).json()
+    assert (pipeline["state"], pipeline["errors"]) == ("created", [])  # not setup-pending forever
+    assert await _workflows(client, pipeline_id, account.headers) == []
+    config = (await client.get(f"{V2}/pipeline/{pipeline_id}/config", headers=account.headers)).json()
+    assert config["setup-config"] == only_main
