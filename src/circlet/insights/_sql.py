@@ -12,6 +12,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from circlet.insights.durations import compact
 
+PAIR_BYTES = 8  # one (duration, count) pair of little-endian int32
+COMPACT_FROM_PAIRS = 32  # a shorter histogram is never rewritten
 CHUNK = 500  # rows per executemany; keeps parameter lists small on both drivers
 
 
@@ -44,8 +46,11 @@ async def add_to_rollup(
 
     ``sums`` are added, ``first_at``/``last_at`` keep the min/max, ``durations`` (a packed histogram)
     appends. The whole merge happens in the database, so concurrent finishers cannot lose an update.
-    The upsert returns the merged histograms and leaves the rows locked by this transaction, so the
-    ones that now repeat a duration are rewritten compacted (each duration once).
+    The upsert returns the merged histograms and leaves the rows locked by this transaction, so they
+    can be rewritten compacted (each duration once) in place. Readers merge repeated durations, so a
+    histogram is only compacted when its pair count crosses a power of two from
+    ``COMPACT_FROM_PAIRS`` up: it stays within twice its compact size, and most upserts (a job's
+    finish) are one statement.
     """
     if not rows:
         return
@@ -66,12 +71,19 @@ async def add_to_rollup(
         for *key, blob in (await tx.execute(stmt, list(chunk))).all():
             if len(blob) == sent[tuple(key)]:
                 continue  # a new row (or nothing appended): the histogram is the one sent, already compact
+            if not _crossed(len(blob) // PAIR_BYTES, sent[tuple(key)] // PAIR_BYTES):
+                continue
             packed = compact(blob)
             if len(packed) < len(blob):
                 changed.append({f"k_{k}": v for k, v in zip(keys, key, strict=True)} | {"packed": packed})
         if changed:
             where = and_(*[table.c[k] == bindparam(f"k_{k}") for k in keys])
             await tx.execute(update(table).where(where).values(durations=bindparam("packed")), changed)
+
+
+def _crossed(pairs: int, appended: int) -> bool:
+    """The pair count went past a power of two (at least ``COMPACT_FROM_PAIRS``) with this append."""
+    return pairs >= COMPACT_FROM_PAIRS and pairs.bit_length() > max(0, pairs - appended).bit_length()
 
 
 async def insert_new(tx: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> set[str]:
