@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,19 @@ class TriggerRequest:
     schedule_id: str = ""
 
 
-async def trigger_pipeline(
-    tx: AsyncSession, project: Project, actor: User | None, request: TriggerRequest, *, mirrors_dir: Path
-) -> Pipeline:
-    """Create a pipeline and its workflows. A config problem still creates it, ``errored``.
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TriggerSource:
+    """What a trigger reads from git: fetched by :func:`fetch_source` before any transaction opens, so
+    git (a mirror fetch, ``git show``) never holds the database."""
+
+    received_at: datetime
+    branch: str | None
+    commit: vcs.Commit
+    config: str | None  #: the config to compile; None when the repository has none at that commit
+
+
+async def fetch_source(project: Project, request: TriggerRequest, *, mirrors_dir: Path) -> TriggerSource:
+    """Resolve the trigger's ref and read its config.
 
     Raises:
         BadRequest: the branch, tag or revision does not exist in the project's repository.
@@ -67,6 +77,31 @@ async def trigger_pipeline(
         commit = await vcs.resolve_commit(repo, branch=branch, tag=request.tag, revision=request.revision)
     except NotFound as exc:
         raise BadRequest(str(exc)) from exc
+    source = request.config_override
+    if source is None:
+        source = await vcs.read_file(repo, commit.revision, CONFIG_PATH)
+    return TriggerSource(received_at=received_at, branch=branch, commit=commit, config=source)
+
+
+async def trigger_pipeline(
+    tx: AsyncSession,
+    project: Project,
+    actor: User | None,
+    request: TriggerRequest,
+    *,
+    mirrors_dir: Path,
+    fetched: TriggerSource | None = None,
+) -> Pipeline:
+    """Create a pipeline and its workflows. A config problem still creates it, ``errored``.
+
+    ``fetched`` is the trigger's :func:`fetch_source`, done before ``tx`` opened (read here when None).
+
+    Raises:
+        BadRequest: the branch, tag or revision does not exist in the project's repository.
+    """
+    if fetched is None:
+        fetched = await fetch_source(project, request, mirrors_dir=mirrors_dir)
+    branch, commit = fetched.branch, fetched.commit
     revision = commit.revision
     number = await project_store.next_pipeline_number(tx, project.id)
     pipeline_id = await pipeline_store.create_pipeline(
@@ -81,11 +116,9 @@ async def trigger_pipeline(
         vcs=_vcs_info(project, branch if not request.tag else None, request.tag, commit),
         parameters=dict(request.parameters or {}),
         trigger_parameters=dict(request.parameters or {}),
-        received_at=received_at,
+        received_at=fetched.received_at,
     )
-    source = request.config_override
-    if source is None:
-        source = await vcs.read_file(repo, revision, CONFIG_PATH)
+    source = fetched.config
     if source is None:
         await _error(
             tx,

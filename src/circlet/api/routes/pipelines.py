@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 
-from circlet.api.deps import ConfigDep, CurrentUser, TxDep
+from circlet.api.deps import ConfigDep, CurrentUser, StoreDep, TxDep, current_user
 from circlet.api.schemas import PipelineRunBody, TriggerPipelineBody
 from circlet.api.views import pipeline_created_json, pipeline_json, workflow_json
 from circlet.engine import access, reads
-from circlet.engine.pipelines import TriggerRequest, trigger_pipeline
+from circlet.engine.pipelines import TriggerRequest, fetch_source, trigger_pipeline
 
 router = APIRouter(tags=["Pipeline"])
 
@@ -22,23 +22,21 @@ async def run_pipeline(
     provider: str,
     organization: str,
     project: str,
-    tx: TxDep,
-    user: CurrentUser,
+    request: Request,
+    store: StoreDep,
     config: ConfigDep,
     body: Annotated[PipelineRunBody | None, Body()] = None,
 ) -> dict[str, Any]:
-    target = await access.project_for(tx, user, f"{provider}/{organization}/{project}")
     body = body or PipelineRunBody()
     checkout = body.checkout
     cfg = body.config
-    request = TriggerRequest(
+    trigger_request = TriggerRequest(
         branch=(checkout.branch if checkout else None) or (cfg.branch if cfg else None),
         tag=(checkout.tag if checkout else None) or (cfg.tag if cfg else None),
         parameters=body.parameters,
         config_override=cfg.content if cfg else None,
     )
-    pipeline = await trigger_pipeline(tx, target, user, request, mirrors_dir=config.data_dir / "mirrors")
-    return pipeline_created_json(pipeline)
+    return await _trigger(request, store, config, f"{provider}/{organization}/{project}", trigger_request)
 
 
 @router.post("/project/{vcs}/{org}/{repo}/pipeline", status_code=201)
@@ -46,15 +44,29 @@ async def trigger(
     vcs: str,
     org: str,
     repo: str,
-    tx: TxDep,
-    user: CurrentUser,
+    request: Request,
+    store: StoreDep,
     config: ConfigDep,
     body: Annotated[TriggerPipelineBody | None, Body()] = None,
 ) -> dict[str, Any]:
-    project = await access.project_for(tx, user, f"{vcs}/{org}/{repo}")
     body = body or TriggerPipelineBody()
-    request = TriggerRequest(branch=body.branch, tag=body.tag, parameters=body.parameters)
-    pipeline = await trigger_pipeline(tx, project, user, request, mirrors_dir=config.data_dir / "mirrors")
+    trigger_request = TriggerRequest(branch=body.branch, tag=body.tag, parameters=body.parameters)
+    return await _trigger(request, store, config, f"{vcs}/{org}/{repo}", trigger_request)
+
+
+async def _trigger(
+    request: Request, store: StoreDep, config: ConfigDep, slug: str, trigger_request: TriggerRequest
+) -> dict[str, Any]:
+    """Check access, read git outside any transaction, then create the pipeline in one transaction."""
+    async with store.transaction() as tx:
+        user = await current_user(request, tx)
+        project = await access.project_for(tx, user, slug)
+    mirrors_dir = config.data_dir / "mirrors"
+    fetched = await fetch_source(project, trigger_request, mirrors_dir=mirrors_dir)
+    async with store.transaction() as tx:
+        pipeline = await trigger_pipeline(
+            tx, project, user, trigger_request, mirrors_dir=mirrors_dir, fetched=fetched
+        )
     return pipeline_created_json(pipeline)
 
 
