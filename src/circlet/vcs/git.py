@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from circlet.errors import NotFound, VcsError
@@ -135,12 +136,28 @@ async def resolve_commit(
     return _parse_commit(out)
 
 
+_FILE_CACHE_MAX = 256  # files kept by read_file (a commit's content never changes)
+_file_cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+
+
 async def read_file(repo: str, revision: str, path: str) -> str | None:
-    """The text of ``path`` at ``revision``, or None when the file does not exist there."""
+    """The text of ``path`` at ``revision``, or None when the file does not exist there.
+
+    A file read at a full commit SHA is kept (least recently used first out): the content of a
+    commit never changes, so triggers of the same commit spawn no git process for it. A missing
+    file is not kept (a failed read may be passing).
+    """
+    key = (repo, revision, path)
+    if key in _file_cache:
+        _file_cache.move_to_end(key)
+        return _file_cache[key]
     code, out, _ = await _git(repo, "show", f"{revision}:{path}", check=False)
-    if code != 0:
-        return None
-    return out.decode("utf-8", errors="replace")
+    text = None if code != 0 else out.decode("utf-8", errors="replace")
+    if text is not None and _SHA.fullmatch(revision):
+        _file_cache[key] = text
+        if len(_file_cache) > _FILE_CACHE_MAX:
+            _file_cache.popitem(last=False)
+    return text
 
 
 async def describe_commit(repo: str, revision: str) -> Commit:
