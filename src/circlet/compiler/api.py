@@ -7,8 +7,8 @@ from typing import Any
 
 from circlet.compiler import emit, interpolate, namespaces, process, regexes, unsupported, validate
 from circlet.compiler.expand import Expander, Where
-from circlet.compiler.loader import Document, Path, load_document
-from circlet.compiler.namespaces import OrbLoader
+from circlet.compiler.loader import Document, first_path, load_document
+from circlet.compiler.namespaces import OrbLoader, substitute_orb
 from circlet.compiler.orbs import OrbSource
 from circlet.compiler.parameters import bind_arguments, parse_declarations
 from circlet.compiler.workflows import Trigger, WorkflowPlanner, trigger_lookup
@@ -70,25 +70,25 @@ def _pipeline_parameters(doc: Document, given: Mapping[str, Any], problems: list
     return bound
 
 
-def _first_path(value: Any, needle: str, path: Path = ()) -> Path:
-    if isinstance(value, str):
-        return path if needle in value else ()
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, item in items:
-        found = _first_path(item, needle, (*path, key))
-        if found:
-            return found
-    return ()
-
-
 def _substitute_pipeline(doc: Document, scope: interpolate.Scope, problems: list[Problem]) -> dict[str, Any]:
-    data: dict[str, Any] = interpolate.substitute(doc.data, scope)
+    """The document with pipeline values and parameters substituted; inline orbs get the values only."""
+    orbs = doc.data.get("orbs")
+    inline = {a: body for a, body in orbs.items() if isinstance(body, dict)} if isinstance(orbs, dict) else {}
+    top = doc.data
+    if inline:
+        top = {**doc.data, "orbs": {a: None if a in inline else body for a, body in orbs.items()}}
+    data: dict[str, Any] = interpolate.substitute(top, scope)
+    if inline:
+        data["orbs"] = {
+            a: substitute_orb(inline[a], doc, ("orbs", a), scope.pipeline, problems) if a in inline else body
+            for a, body in data["orbs"].items()
+        }
     for name in scope.missing:
         short = name.removeprefix("pipeline.parameters.")
         problems.append(
             doc.problem(
                 f"Arguments referenced without declared parameters: {short} (pipeline parameter)",
-                _first_path(doc.data, short),
+                first_path(doc.data, short),
             )
         )
     return data

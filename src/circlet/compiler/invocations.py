@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -11,6 +12,8 @@ from circlet.compiler.expand import Where
 from circlet.errors import Problem
 from circlet.model.statuses import JobType
 
+MAX_SERIAL_GROUP = 512  #: characters, after compiling
+_SERIAL_GROUP = re.compile(rf"[A-Za-z0-9._/-]{{1,{MAX_SERIAL_GROUP}}}")
 RESERVED_KEYS = frozenset(
     {
         "name",
@@ -136,6 +139,8 @@ def _instance(ref: str, invocation: dict[str, Any], where: Where, problems: list
         else (() if context is None else (str(context),))
     )
     serial = invocation.get("serial-group")
+    if serial is not None:
+        serial = _serial_group(interpolate.render(serial), where.at("serial-group"), problems)
     override = invocation.get("override-with")
     return Instance(
         name=ref if name is None else interpolate.render(name),
@@ -145,13 +150,24 @@ def _instance(ref: str, invocation: dict[str, Any], where: Where, problems: list
         args={k: v for k, v in invocation.items() if k not in RESERVED_KEYS},
         requires=invocation.get("requires"),
         contexts=contexts,
-        serial_group=None if serial is None else interpolate.render(serial),
+        serial_group=serial,
         filters=invocation.get("filters"),
         pre_steps=invocation.get("pre-steps"),
         post_steps=invocation.get("post-steps"),
         override_with=None if override is None else str(override),
         explicit_name=name is not None,
     )
+
+
+def _serial_group(key: str, where: Where, problems: list[Problem]) -> str:
+    if not _SERIAL_GROUP.fullmatch(key):
+        problems.append(
+            where.problem(
+                f"serial-group must be 1 to {MAX_SERIAL_GROUP} characters from A-Z a-z 0-9 . _ / -; "
+                f"got {key!r}"
+            )
+        )
+    return key
 
 
 def _unique_names(instances: list[Instance], problems: list[Problem]) -> list[Instance]:

@@ -43,6 +43,18 @@ class Document:
         return Problem(message=message, path=format_path(path), file=self.file, line=line, column=column)
 
 
+def first_path(value: Any, needle: str, path: Path = ()) -> Path:
+    """The path of the first string in ``value`` that contains ``needle`` (``()`` when none does)."""
+    if isinstance(value, str):
+        return path if needle in value else ()
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = first_path(item, needle, (*path, key))
+        if found:
+            return found
+    return ()
+
+
 def format_path(path: Path) -> str:
     """``("workflows", "w", "jobs", 2)`` -> ``workflows.w.jobs[2]``."""
     out = ""
@@ -81,4 +93,12 @@ def load_document(source: str, file: str = ".circleci/config.yml") -> Document:
     return Document(data=data, marks=marks, file=file)
 
 
-__all__ = ["MAX_DEPTH", "MAX_EXPANDED_NODES", "Document", "Path", "format_path", "load_document"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_EXPANDED_NODES",
+    "Document",
+    "Path",
+    "first_path",
+    "format_path",
+    "load_document",
+]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from circlet.compiler import interpolate
-from circlet.compiler.loader import Document, Path, load_document
+from circlet.compiler.loader import Document, Path, first_path, load_document
 from circlet.compiler.orbs import OrbSource, parse_orb_ref
 from circlet.errors import ConfigInvalid, Problem
 
@@ -148,8 +149,27 @@ class OrbLoader:
         except ConfigInvalid as exc:
             self.problems.extend(exc.problems)
             return None
-        data = interpolate.substitute(orb_doc.data, self.pipeline)
+        data = substitute_orb(orb_doc.data, orb_doc, (), self.pipeline.pipeline, self.problems)
         return self.build(data, orb_doc, (), label, depth)
+
+
+def substitute_orb(
+    data: Any, doc: Document, path: Path, values: Mapping[str, Any] | None, problems: list[Problem]
+) -> Any:
+    """An orb's source with pipeline values substituted. Pipeline parameters are not in scope inside
+    orbs (inline ones included): each reference to one is a problem, as on CircleCI since mid-2026."""
+    scope = interpolate.Scope(pipeline=values, pipeline_parameters={})
+    out = interpolate.substitute(data, scope)
+    for name in scope.missing:
+        short = name.removeprefix("pipeline.parameters.")
+        problems.append(
+            doc.problem(
+                f"Arguments referenced without declared parameters: {short} "
+                "(pipeline parameters are not in scope inside orbs)",
+                (*path, *first_path(data, name)),
+            )
+        )
+    return out
 
 
 @lru_cache(maxsize=ORB_CACHE_SIZE)

@@ -446,3 +446,68 @@ def test_setup_config_runs_one_workflow_and_has_no_schedules():
         "workflows.nightly.triggers": "a setup config cannot have scheduled workflows (triggers)",
         "workflows": "a setup config may run only one workflow; this trigger runs 2: one, two",
     }
+
+
+def test_serial_group_keys_are_checked_after_compiling():
+    text = """
+    version: 2.1
+    jobs:
+      build: {docker: [{image: x}], steps: [checkout]}
+    workflows:
+      w:
+        jobs:
+          - build: {serial-group: "<< pipeline.git.branch >>/deploy"}
+    """
+    assert workflow(compile_text(text), "w").jobs[0].serial_group == "main/deploy"
+    with pytest.raises(ConfigInvalid) as caught:
+        compile_text(text, branch="fix it")
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.message) == (
+        "workflows.w.jobs[0].build.serial-group",
+        "serial-group must be 1 to 512 characters from A-Z a-z 0-9 . _ / -; got 'fix it/deploy'",
+    )
+
+
+def test_pipeline_parameters_are_not_in_scope_inside_orbs():
+    registry = DictOrbSource(
+        {
+            "acme/tools@1.0.0": "version: 2.1\ncommands:\n  say:\n    steps:\n"
+            "      - run: echo << pipeline.parameters.who >> on << pipeline.git.branch >>\n"
+        }
+    )
+    text = """
+    version: 2.1
+    parameters:
+      who: {type: string, default: me}
+    orbs:
+      tools: acme/tools@1.0.0
+      local:
+        commands:
+          hi:
+            steps: [{run: "echo << pipeline.parameters.who >> on << pipeline.git.branch >>"}]
+    jobs:
+      build:
+        docker: [{image: x}]
+        steps: [tools/say, local/hi, {run: "echo << pipeline.parameters.who >>"}]
+    workflows:
+      w: {jobs: [build]}
+    """
+    with pytest.raises(ConfigInvalid) as caught:
+        compile_text(text, orbs=registry)
+    found = sorted((p.file, p.path, p.line) for p in caught.value.problems)
+    assert found == [
+        (".circleci/config.yml", "orbs.local.commands.hi.steps[0].run", 10),
+        ("orb acme/tools@1.0.0", "commands.say.steps[0].run", 5),
+    ]
+    assert {p.message for p in caught.value.problems} == {
+        "Arguments referenced without declared parameters: who (pipeline parameters are not in scope "
+        "inside orbs)"
+    }
+    fixed = text.replace("<< pipeline.parameters.who >> on ", "")
+    registry = DictOrbSource(
+        {
+            "acme/tools@1.0.0": "version: 2.1\ncommands:\n  say:\n    steps:\n      - run: echo on << pipeline.git.branch >>\n"
+        }
+    )
+    config = compile_text(fixed, orbs=registry)
+    assert [s["command"] for s in config.jobs["build"].steps] == ["echo on main", "echo main", "echo me"]
