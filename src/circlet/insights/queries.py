@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any
@@ -64,7 +65,7 @@ async def workflow_tallies(
     ``durations=False`` skips the histograms and ``spans=False`` the first/last run times (not read).
     """
     days, edges = window.split()
-    out: dict[Hashable, Tally] = {}
+    out: defaultdict[Hashable, Tally] = defaultdict(Tally)
     weeks, loose_days = split_weeks(days)
     parts = [(WF_WEEKS, WF_WEEKS.c.week, [weeks])] if len(weeks) else []
     parts += [(WF_DAYS, WF_DAYS.c.day, loose_days)] if loose_days else []
@@ -81,18 +82,17 @@ async def workflow_tallies(
         if workflow_name is not None:
             query = query.where(table.c.workflow_name == workflow_name)
         for row in (await tx.execute(query)).all():
-            tally = out.setdefault(key(row[0], row[1], row[2]), Tally())
-            tally.add_rollup(
+            out[key(row[0], row[1], row[2])].add_rollup(
                 tuple(row[7:12]), row[3], row[4], row[12] if durations else None, (row[5], row[6])
             )
     for start, end in edges:
         await _add_workflow_edge(tx, out, project_ids, start, end, branch, key, workflow_name, per_branch)
-    return out
+    return dict(out)
 
 
 async def _add_workflow_edge(
     tx: AsyncSession,
-    out: dict[Hashable, Tally],
+    out: defaultdict[Hashable, Tally],
     project_ids: Sequence[str],
     start: Any,
     end: Any,
@@ -123,7 +123,7 @@ async def _add_workflow_edge(
     ).all():
         counts = _outcome_counts(OUTCOMES[status], count, int(total or 0))
         for k in keys(project, name, run_branch):
-            out.setdefault(k, Tally()).add_rollup(counts, first, last, None, (recoveries, int(recovery_s)))
+            out[k].add_rollup(counts, first, last, None, (recoveries, int(recovery_s)))
     pairs = select(*group, t.c.duration_s, func.count()).where(*where, t.c.status == Outcome.SUCCESS.value)
     found: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
     for project, name, run_branch, duration, count in (
