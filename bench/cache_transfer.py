@@ -6,7 +6,12 @@ them as a cache; ``restore`` (requires save) restores it and checks the checksum
 step's duration and MB/s, next to ``cat`` of the same bytes into a file, and the peak RSS of the server
 and runner processes (sampled every 20 ms) against their RSS before the pipeline.
 
-Usage: .venv/bin/python bench/cache_transfer.py [--size-mb 200]
+Then, in this process, ``circlet.runner.archives`` alone on the same bytes and on a real dependency
+tree (``--tree``, default this interpreter's site-packages, at most --tree-mb): create and extract each
+as tar+gzip (the fallback, and what older runners wrote) and tar+zstd (what runners write now), so both
+formats are measured in the same run on the same data.
+
+Usage: .venv/bin/python bench/cache_transfer.py [--size-mb 200] [--tree DIR] [--tree-mb 150]
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -54,9 +61,61 @@ RUN_TIMEOUT_S = 600.0  # seconds
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument("--tree", type=Path, default=Path(sysconfig.get_paths()["purelib"]))
+    parser.add_argument("--tree-mb", type=int, default=150)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="circlet-bench-") as tmp:
-        print(json.dumps(run_bench(Path(tmp), args.size_mb), indent=2))
+        result = run_bench(Path(tmp), args.size_mb)
+        result["archive_alone"] = archive_alone(Path(tmp), args.tree, args.tree_mb)
+        print(json.dumps(result, indent=2))
+
+
+def archive_alone(tmp: Path, tree: Path, tree_mb: int) -> dict[str, object]:
+    """create_archive / extract_archive of the random blob and of a real tree, per format."""
+    from circlet.runner import archives
+
+    blob = tmp / "blob"
+    picked = _pick_files(tree, tree_mb * 1024 * 1024)
+    data_sets = {
+        "random": ([(blob, "blob")], blob.stat().st_size),
+        "tree": (
+            [(path, str(path.relative_to(tree))) for path in picked],
+            sum(p.stat().st_size for p in picked),
+        ),
+    }
+    result: dict[str, object] = {}
+    for data, (entries, size) in data_sets.items():
+        mb = size / 1e6
+        for archive_format in archives.readable_formats():  # the formats this runner has
+            dest, out = tmp / "a.tar", tmp / "out"
+            started = time.perf_counter()
+            written = archives.create_archive(dest, entries, archive_format)
+            create_s = time.perf_counter() - started
+            started = time.perf_counter()
+            archives.extract_archive(dest, archive_format, archives.into(out))
+            extract_s = time.perf_counter() - started
+            result[f"{data}/{archive_format}"] = {
+                "input_mb": round(mb, 1),
+                "create_s": round(create_s, 2),
+                "create_mb_s": round(mb / create_s, 1),
+                "extract_s": round(extract_s, 2),
+                "ratio": round(written.size_bytes / size, 3),
+            }
+            dest.unlink()
+            shutil.rmtree(out)
+    return result
+
+
+def _pick_files(tree: Path, limit: int) -> list[Path]:
+    picked: list[Path] = []
+    total = 0
+    for path in sorted(tree.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            picked.append(path)
+            total += path.stat().st_size
+            if total >= limit:
+                break
+    return picked
 
 
 def run_bench(tmp: Path, size_mb: int) -> dict[str, object]:
