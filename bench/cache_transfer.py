@@ -191,7 +191,11 @@ def _run(client: httpx.Client) -> dict[str, float]:
 
 def _rss_by_process(root: int) -> dict[int, float]:
     result = {}
-    for pid in [root, *common.descendants(root)]:
+    try:
+        children = common.descendants(root)
+    except OSError:  # a process ended while the tree was read
+        children = []
+    for pid in [root, *children]:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:

@@ -28,7 +28,9 @@ except ImportError:  # pragma: no cover - a dependency; kept optional for runner
 
 GZIP_LEVEL = 1  # fast: caches are mostly already-compressed or large trees where speed wins
 ZSTD_LEVEL = 3  # zstd's default: fast, a better ratio than gzip -1, and incompressible blocks pass through
-BLOCK = 1 << 20  # bytes the tar stream hands the compressor (and the decompressor hands tar) at once
+#: Bytes tar hands the compressor (and the decompressor hands tar) at once, and the size of tar's own
+#: copies: its stream buffer is re-sliced on every copy, so copies much smaller than it are quadratic.
+BLOCK = 1 << 20
 _TARFILE_ZSTD = "zst" in tarfile.TarFile.OPEN_METH
 _ZSTD = zstandard is not None or _TARFILE_ZSTD
 _MODES = {"tar+gzip": "gz", "tar+zstd": "zst"}
@@ -70,12 +72,12 @@ def _writer(dest: Path, archive_format: str) -> Iterator[tarfile.TarFile]:
             compressor.stream_writer(raw, write_size=BLOCK, closefd=False) as packed,
             tarfile.open(fileobj=packed, mode="w|", bufsize=BLOCK) as archive,
         ):
-            yield archive
+            yield _in_blocks(archive)
         return
     mode = _MODES[archive_format]
     kwargs: dict[str, Any] = {"compresslevel": GZIP_LEVEL} if mode == "gz" else {}
     with tarfile.open(dest, f"w:{mode}", **kwargs) as archive:  # type: ignore[call-overload]
-        yield archive
+        yield _in_blocks(archive)
 
 
 @contextlib.contextmanager
@@ -87,10 +89,16 @@ def _reader(src: Path, archive_format: str) -> Iterator[tarfile.TarFile]:
             decompressor.stream_reader(raw, read_size=BLOCK, closefd=False) as unpacked,
             tarfile.open(fileobj=unpacked, mode="r|", bufsize=BLOCK) as archive,
         ):
-            yield archive
+            yield _in_blocks(archive)
         return
     with tarfile.open(src, f"r:{_MODES[archive_format]}") as archive:  # type: ignore[call-overload]
-        yield archive
+        yield _in_blocks(archive)
+
+
+def _in_blocks(archive: tarfile.TarFile) -> tarfile.TarFile:
+    """Copy member data in BLOCK-sized pieces (``copybufsize``, not in typeshed's stubs)."""
+    archive.copybufsize = BLOCK  # type: ignore[attr-defined]
+    return archive
 
 
 def extract_archive(src: Path, archive_format: str, place: Placement) -> int:
