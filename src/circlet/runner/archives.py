@@ -28,8 +28,9 @@ except ImportError:  # pragma: no cover - a dependency; kept optional for runner
 
 GZIP_LEVEL = 1  # fast: caches are mostly already-compressed or large trees where speed wins
 ZSTD_LEVEL = 3  # zstd's default: fast, a better ratio than gzip -1, and incompressible blocks pass through
-#: Bytes tar hands the compressor (and the decompressor hands tar) at once, and the size of tar's own
-#: copies: its stream buffer is re-sliced on every copy, so copies much smaller than it are quadratic.
+#: Bytes tar copies at once between a file and the (de)compressor. Tar runs in its plain mode on top of
+#: zstandard's streams (which seek forward only, all tar needs): its own stream mode re-slices a buffer
+#: on every read and write, which costs a copy of that buffer per small file.
 BLOCK = 1 << 20
 _TARFILE_ZSTD = "zst" in tarfile.TarFile.OPEN_METH
 _ZSTD = zstandard is not None or _TARFILE_ZSTD
@@ -70,7 +71,7 @@ def _writer(dest: Path, archive_format: str) -> Iterator[tarfile.TarFile]:
         with (
             dest.open("wb") as raw,
             compressor.stream_writer(raw, write_size=BLOCK, closefd=False) as packed,
-            tarfile.open(fileobj=packed, mode="w|", bufsize=BLOCK) as archive,
+            tarfile.TarFile(fileobj=packed, mode="w") as archive,
         ):
             yield _in_blocks(archive)
         return
@@ -87,7 +88,7 @@ def _reader(src: Path, archive_format: str) -> Iterator[tarfile.TarFile]:
         with (
             src.open("rb") as raw,
             decompressor.stream_reader(raw, read_size=BLOCK, closefd=False) as unpacked,
-            tarfile.open(fileobj=unpacked, mode="r|", bufsize=BLOCK) as archive,
+            tarfile.TarFile(fileobj=unpacked, mode="r") as archive,
         ):
             yield _in_blocks(archive)
         return
