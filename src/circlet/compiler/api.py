@@ -158,7 +158,7 @@ def compile_config(
     unsupported.check_features(data, doc, problems)
     setup = data.get("setup") is True
     if setup:
-        unsupported.check_setup(data, plans, doc, problems)
+        unsupported.check_setup(data, plans, doc, problems, version)
     if problems:
         raise ConfigInvalid(problems)
     return CompiledConfig(

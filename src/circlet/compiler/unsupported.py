@@ -11,6 +11,7 @@ from circlet.model.configs import WorkflowPlan
 
 JOB_GROUPS = "job-groups are not supported by circlet yet; list the group's jobs in the workflow instead"
 SETUP_TRIGGERS = "a setup config cannot have scheduled workflows (triggers)"
+SETUP_VERSION = "a setup config must be version 2.1"
 
 
 def check_features(data: dict[str, Any], doc: Document, problems: list[Problem]) -> None:
@@ -20,10 +21,12 @@ def check_features(data: dict[str, Any], doc: Document, problems: list[Problem])
 
 
 def check_setup(
-    data: dict[str, Any], plans: list[WorkflowPlan], doc: Document, problems: list[Problem]
+    data: dict[str, Any], plans: list[WorkflowPlan], doc: Document, problems: list[Problem], version: str
 ) -> None:
-    """A setup config runs at most one workflow (one with a job this trigger runs), and none of its
-    workflows is scheduled."""
+    """A setup config is version 2.1, runs at most one workflow (one with a job this trigger runs),
+    and none of its workflows is scheduled."""
+    if version != "2.1":
+        problems.append(doc.problem(SETUP_VERSION, ("setup",)))
     workflows = data.get("workflows")
     for name, body in workflows.items() if isinstance(workflows, dict) else ():
         if isinstance(body, dict) and body.get("triggers") is not None:

@@ -446,6 +446,12 @@ def test_setup_config_runs_one_workflow_and_has_no_schedules():
         "workflows.nightly.triggers": "a setup config cannot have scheduled workflows (triggers)",
         "workflows": "a setup config may run only one workflow; this trigger runs 2: one, two",
     }
+    legacy = "version: 2\nsetup: true\njobs:\n  build: {docker: [{image: x}], steps: [checkout]}\n"
+    with pytest.raises(ConfigInvalid) as caught:
+        compile_text(legacy)
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        ("setup", "a setup config must be version 2.1")
+    ]
 
 
 def test_serial_group_keys_are_checked_after_compiling():
