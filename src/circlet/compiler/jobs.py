@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ from circlet.model.configs import Executor, JobDefinition
 DEFAULT_RESOURCE_CLASS = "medium"
 DEFAULT_WORKING_DIRECTORY = "~/project"
 STEPLESS_TYPES = frozenset({"approval", "no-op", "release", "lock", "unlock"})
+_RETENTION = re.compile(r"([1-9]|[12][0-9]|30)d")
 
 Report = Callable[[str, tuple[str | int, ...]], None]
 
@@ -74,6 +76,21 @@ def _parallelism(value: Any, report: Report) -> int:
     return value
 
 
+def _check_retention(value: Any, report: Report) -> None:
+    """``retention: {caches: Nd}`` (1 to 30 days), as CircleCI checks it. circlet keeps caches for
+    their project's retention (``circlet project cache-retention``), so the value is only checked."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        report(f"retention must be a map such as {{caches: 7d}}; got {value!r}", ("retention",))
+        return
+    for key, item in value.items():
+        if key != "caches":
+            report(f"unknown retention key {key!r}; the only one is caches", ("retention", key))
+        elif not isinstance(item, str) or not _RETENTION.fullmatch(item):
+            report(f"retention.caches must be 1d to 30d; got {item!r}", ("retention", key))
+
+
 def build_definition(name: str, job: dict[str, Any], report: Report) -> JobDefinition:
     """Normalize an expanded job; ``report(message, path_suffix)`` collects problems."""
     specs = []
@@ -84,6 +101,7 @@ def build_definition(name: str, job: dict[str, Any], report: Report) -> JobDefin
             if spec is not None:
                 specs.append(spec)
     shell = job.get("shell")
+    _check_retention(job.get("retention"), report)
     return JobDefinition(
         name=name,
         executor=executor_of(job, report),

@@ -517,3 +517,32 @@ def test_pipeline_parameters_are_not_in_scope_inside_orbs():
     )
     config = compile_text(fixed, orbs=registry)
     assert [s["command"] for s in config.jobs["build"].steps] == ["echo on main", "echo main", "echo me"]
+
+
+@pytest.mark.parametrize(
+    ("retention", "problem"),
+    [
+        ("{caches: 30d}", None),
+        ("'12h'", "retention must be a map such as {caches: 7d}; got '12h'"),
+        ("{caches: 31d}", "retention.caches must be 1d to 30d; got '31d'"),
+        ("{artifacts: 3d}", "unknown retention key 'artifacts'; the only one is caches"),
+    ],
+)
+def test_job_retention_is_checked(retention, problem):
+    text = f"""
+    version: 2.1
+    jobs:
+      build:
+        docker: [{{image: x}}]
+        circleci_ip_ranges: true
+        retention: {retention}
+        steps: [checkout]
+    workflows:
+      w: {{jobs: [build]}}
+    """
+    if problem is None:
+        assert compile_text(text).jobs["build"].steps
+        return
+    with pytest.raises(ConfigInvalid) as caught:
+        compile_text(text)
+    assert [p.message for p in caught.value.problems] == [problem]
