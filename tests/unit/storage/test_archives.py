@@ -15,7 +15,7 @@ from circlet.runner import archives
 
 
 def test_runners_write_zstd_and_read_both() -> None:
-    assert archives.write_format() == "tar+zstd"  # zstandard is a dependency
+    assert archives.write_format() == "tar+zstd", "zstandard is a dependency: pip install -e '.[test]'"
     assert archives.readable_formats() == ["tar+gzip", "tar+zstd"]
 
 
