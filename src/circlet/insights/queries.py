@@ -7,8 +7,9 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, null, or_, select
+from sqlalchemy import Table, func, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from circlet.insights.durations import pack_pairs
 from circlet.insights.recording import ALL_BRANCHES, OUTCOMES, Outcome, outcome_of
@@ -85,33 +86,37 @@ async def workflow_tallies(
             out[key(row[0], row[1], row[2])].add_rollup(
                 tuple(row[7:12]), row[3], row[4], row[12] if durations else None, (row[5], row[6])
             )
-    for start, end in edges:
-        await _add_workflow_edge(tx, out, project_ids, start, end, branch, key, workflow_name, per_branch)
+    if edges:
+        await _add_workflow_edges(tx, out, project_ids, edges, branch, key, workflow_name, per_branch)
     return dict(out)
 
 
-async def _add_workflow_edge(
+async def _add_workflow_edges(
     tx: AsyncSession,
     out: defaultdict[Hashable, Tally],
     project_ids: Sequence[str],
-    start: Any,
-    end: Any,
+    edges: list[tuple[datetime, datetime]],
     branch: str | None,
     key: Callable[[str, str, str], Hashable],
     workflow_name: str | None,
     per_branch: bool,
 ) -> None:
-    """Add the raw workflow runs created in ``[start, end)``, summed in SQL per (project, workflow,
-    branch): counts and sums per status, and the successful durations as ``(duration, count)`` pairs."""
+    """Add the raw workflow runs created in the ``[start, end)`` edges, summed in SQL per (project,
+    workflow, branch): counts and sums per status, and the successful durations as ``(duration,
+    count)`` pairs. One statement for each (a UNION ALL of one range scan per edge)."""
     t = WF_RUNS
     group = (t.c.project_id, t.c.workflow_name, t.c.branch)
-    where = [t.c.project_id.in_(project_ids), t.c.created_at >= start, t.c.created_at < end]
+    where: list[ColumnElement[bool]] = [t.c.project_id.in_(project_ids)]
     where += [] if branch is None else [t.c.branch == branch]
     where += [] if workflow_name is None else [t.c.workflow_name == workflow_name]
-    sums = select(
-        *group, t.c.status, func.count(), func.sum(t.c.duration_s), func.min(t.c.created_at),
-        func.max(t.c.created_at), func.count(t.c.recovery_s), func.coalesce(func.sum(t.c.recovery_s), 0),
-    ).where(*where).group_by(*group, t.c.status)  # fmt: skip
+    in_edges = [[*where, t.c.created_at >= start, t.c.created_at < end] for start, end in edges]
+    sums = union_all(*[
+        select(
+            *group, t.c.status, func.count(), func.sum(t.c.duration_s), func.min(t.c.created_at),
+            func.max(t.c.created_at), func.count(t.c.recovery_s), func.coalesce(func.sum(t.c.recovery_s), 0),
+        ).where(*edge).group_by(*group, t.c.status)
+        for edge in in_edges
+    ])  # fmt: skip
 
     def keys(project: str, name: str, run_branch: str) -> list[Hashable]:
         """Where a run counts: its branch, and with ``per_branch`` also ``*``."""
@@ -124,11 +129,14 @@ async def _add_workflow_edge(
         counts = _outcome_counts(OUTCOMES[status], count, int(total or 0))
         for k in keys(project, name, run_branch):
             out[k].add_rollup(counts, first, last, None, (recoveries, int(recovery_s)))
-    pairs = select(*group, t.c.duration_s, func.count()).where(*where, t.c.status == Outcome.SUCCESS.value)
+    pairs = union_all(*[
+        select(*group, t.c.duration_s, func.count())
+        .where(*edge, t.c.status == Outcome.SUCCESS.value)
+        .group_by(*group, t.c.duration_s)
+        for edge in in_edges
+    ])  # fmt: skip
     found: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
-    for project, name, run_branch, duration, count in (
-        await tx.execute(pairs.group_by(*group, t.c.duration_s))
-    ).all():
+    for project, name, run_branch, duration, count in (await tx.execute(pairs)).all():
         found.setdefault((project, name, run_branch), []).append((duration, count))
     for (project, name, run_branch), histogram in found.items():
         blob = pack_pairs(histogram)
@@ -182,8 +190,8 @@ async def job_tallies(
         query = _job_rollup_query(JOB_HOURS, project_id, workflow_name, branch, job_name)
         query = query.where(or_(*[JOB_HOURS.c.hour.between(r.start, r.stop - 1) for r in hours]))
         await _add_job_rollups(tx, out, query)
-    for start, end in raw:
-        await _add_job_edge(tx, out, project_id, workflow_name, start, end, branch=branch, job_name=job_name)
+    if raw:
+        await _add_job_edges(tx, out, project_id, workflow_name, raw, branch=branch, job_name=job_name)
     return out
 
 
@@ -240,36 +248,35 @@ async def job_runs(
     return [tuple(r) for r in (await tx.execute(query)).all()]
 
 
-async def _add_job_edge(
+async def _add_job_edges(
     tx: AsyncSession,
     out: dict[str, Tally],
     project_id: str,
     workflow_name: str,
-    start: datetime,
-    end: datetime,
+    spans: list[tuple[datetime, datetime]],
     *,
     branch: str | None,
     job_name: str | None,
 ) -> None:
-    """Add the raw job runs started in ``[start, end)``, summed in SQL."""
+    """Add the raw job runs started in the ``[start, end)`` spans, summed in SQL (one statement for the
+    sums and one for the successful durations, each a UNION ALL of one range scan per span)."""
     t = JOB_RUNS
-    where = [
-        t.c.project_id == project_id,
-        t.c.workflow_name == workflow_name,
-        t.c.started_at >= start,
-        t.c.started_at < end,
-    ]
-    if branch is not None:
-        where.append(t.c.branch == branch)
-    if job_name is not None:
-        where.append(t.c.job_name == job_name)
-    sums = select(
-        t.c.job_name, t.c.status, func.count(), func.sum(t.c.duration_s), func.min(t.c.started_at),
-        func.max(t.c.stopped_at),
-    ).where(*where).group_by(t.c.job_name, t.c.status)  # fmt: skip
+    where: list[ColumnElement[bool]] = [t.c.project_id == project_id, t.c.workflow_name == workflow_name]
+    where += [] if branch is None else [t.c.branch == branch]
+    where += [] if job_name is None else [t.c.job_name == job_name]
+    in_spans = [[*where, t.c.started_at >= start, t.c.started_at < end] for start, end in spans]
+    sums = union_all(*[
+        select(
+            t.c.job_name, t.c.status, func.count(), func.sum(t.c.duration_s), func.min(t.c.started_at),
+            func.max(t.c.stopped_at),
+        ).where(*span).group_by(t.c.job_name, t.c.status)
+        for span in in_spans
+    ])  # fmt: skip
     for name, status, count, duration_total, first_at, last_at in (await tx.execute(sums)).all():
         counts = _outcome_counts(outcome_of(status), count, int(duration_total or 0))
         out.setdefault(name, Tally()).add_rollup(counts, first_at, last_at)
-    successes = select(t.c.job_name, t.c.duration_s).where(*where, t.c.status == Outcome.SUCCESS.value)
+    successes = union_all(*[
+        select(t.c.job_name, t.c.duration_s).where(*span, t.c.status == Outcome.SUCCESS.value) for span in in_spans
+    ])  # fmt: skip
     for name, duration in (await tx.execute(successes)).all():
         out[name].raw_durations.append(duration)
