@@ -102,6 +102,15 @@ def test_statuses_arrive_live_without_a_reload_or_polling(serve: StartServer, br
     ).to_contain_text("started")
     for page in (graph_page, job_page):
         page.evaluate("window.circletSamePage = true")
+    # a hidden tab closes its stream and opens it again when shown
+    opened = len([u for u in requested if u.endswith("/live")])
+    for hidden in ("true", "false"):
+        graph_page.evaluate(
+            f"Object.defineProperty(document, 'hidden', {{value: {hidden}, configurable: true}});"
+            "document.dispatchEvent(new Event('visibilitychange'))"
+        )
+    graph_page.wait_for_timeout(500)
+    assert len([u for u in requested if u.endswith("/live")]) == opened + 1
 
     release.touch()
     expect(job_page.locator("#job-status")).to_contain_text("Success", timeout=60_000)

@@ -141,8 +141,19 @@
     if (!data.active) root.dataset.active = "no";
   }
 
-  // the job's progress arrives as server-sent events until it is finished ("end")
-  var source = new EventSource(parts + "/progress/stream?node=" + encodeURIComponent(node));
-  source.addEventListener("progress", function (e) { apply(JSON.parse(e.data)); });
-  source.addEventListener("end", function () { source.close(); root.dataset.active = "no"; });
+  // the job's progress arrives as server-sent events until it is finished ("end"); a hidden tab
+  // closes the stream (browsers open few per site) and opens it again when shown
+  var source = null;
+  function listen() {
+    if (source || root.dataset.active !== "yes") return;
+    source = new EventSource(parts + "/progress/stream?node=" + encodeURIComponent(node));
+    source.addEventListener("progress", function (e) { apply(JSON.parse(e.data)); });
+    source.addEventListener("end", function () { source.close(); source = null; root.dataset.active = "no"; });
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) return listen();
+    if (source) source.close();
+    source = null;
+  });
+  listen();
 })();

@@ -1,7 +1,7 @@
 /* circlet live parts. An element with data-stream="URL" follows that server-sent event stream: each
    "swap" event carries HTML whose top elements replace the page's elements of the same id, and "end"
-   (what it shows has finished) closes the stream for good. Durations with data-since (Unix seconds)
-   tick every second meanwhile. */
+   (what it shows has finished) closes the stream for good; a hidden tab closes it until shown again.
+   Durations with data-since (Unix seconds) tick every second meanwhile. */
 (function () {
   "use strict";
   var skew = 0; // the server's clock minus this browser's, in seconds
@@ -35,16 +35,36 @@
     });
   }
 
-  function follow(el) {
-    var source = new EventSource(el.dataset.stream);
+  var streams = [];
+
+  function open(s) {
+    if (s.source || s.ended) return;
+    var source = new EventSource(s.el.dataset.stream);
+    s.source = source;
     source.addEventListener("swap", function (e) { swap(e.data); });
     source.addEventListener("end", function () {
       source.close();
-      el.dataset.ended = "yes";
+      s.source = null;
+      s.ended = true;
+      s.el.dataset.ended = "yes";
     });
   }
 
+  function close(s) {
+    if (s.source) s.source.close();
+    s.source = null;
+  }
+
   window.circletDuration = duration;
-  document.querySelectorAll("[data-stream]").forEach(follow);
+  document.querySelectorAll("[data-stream]").forEach(function (el) {
+    var s = { el: el, source: null, ended: false };
+    streams.push(s);
+    open(s);
+  });
+  // A hidden tab gives its connection back (browsers open few per site); back in view, the stream's
+  // first event brings the part up to date.
+  document.addEventListener("visibilitychange", function () {
+    streams.forEach(document.hidden ? close : open);
+  });
   setInterval(tick, 1000);
 })();
