@@ -75,23 +75,30 @@ async def test_sigterm_of_serve_cuts_open_event_streams(
 ) -> None:
     """A browser left on a page of a held workflow keeps its event stream open: serve still stops."""
     served = start_serve(settings, await prepare(settings, make_repo(HELD)))
-    async with httpx.AsyncClient(base_url=served.url, timeout=60) as browser:
-        trigger = await browser.post("/api/v2/project/gh/acme/app/pipeline", json={}, headers=served.headers)
-        assert trigger.status_code == 201, trigger.text
-        form = (await browser.get("/login")).text
-        csrf = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        signed_in = await browser.post("/login", data={"token": served.token, "csrf_token": csrf})
-        assert signed_in.status_code == 303
-        async with browser.stream("GET", "/pipelines/gh/acme/app/live") as stream:
-            assert stream.headers["content-type"].startswith("text/event-stream")
-            received = ""
-            async for chunk in stream.aiter_text():
-                received += chunk
-                if "On hold" in received:
-                    break
-            loop = asyncio.get_running_loop()
-            started = loop.time()
-            served.proc.send_signal(signal.SIGTERM)
-            code = await asyncio.to_thread(served.proc.wait, 40)
+    try:
+        async with httpx.AsyncClient(base_url=served.url, timeout=60) as browser:
+            trigger = await browser.post(
+                "/api/v2/project/gh/acme/app/pipeline", json={}, headers=served.headers
+            )
+            assert trigger.status_code == 201, trigger.text
+            form = (await browser.get("/login")).text
+            csrf = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            signed_in = await browser.post("/login", data={"token": served.token, "csrf_token": csrf})
+            assert signed_in.status_code == 303
+            async with browser.stream("GET", "/pipelines/gh/acme/app/live") as stream:
+                assert stream.headers["content-type"].startswith("text/event-stream")
+                received = ""
+                async for chunk in stream.aiter_text():
+                    received += chunk
+                    if "On hold" in received:
+                        break
+                loop = asyncio.get_running_loop()
+                started = loop.time()
+                served.proc.send_signal(signal.SIGTERM)
+                code = await asyncio.to_thread(served.proc.wait, 40)
+    finally:
+        if served.proc.poll() is None:  # a failed test leaves no server behind
+            served.proc.kill()
+            served.proc.wait()
     assert code == 0
     assert loop.time() - started < 20  # not held open by the stream
