@@ -13,7 +13,7 @@ from circlet.api.deps import CurrentUser, TxDep
 from circlet.api.views import iso
 from circlet.engine import insights
 from circlet.insights.durations import DurationStats, whole_seconds
-from circlet.insights.reads import Compared
+from circlet.insights.reads import Compared, NamedMetrics
 from circlet.insights.runs import RecentRun
 from circlet.insights.tally import RunMetrics, trend
 from circlet.insights.test_metrics import FlakyTest, TestSummary
@@ -90,6 +90,16 @@ def _run_metrics(m: RunMetrics, *, workflow: bool) -> dict[str, Any]:
     if workflow:
         out |= {"mttr": m.mttr, "total_recoveries": m.total_recoveries}
     return out
+
+
+def _named_json(item: NamedMetrics, *, workflow: bool) -> dict[str, Any]:
+    """A workflow's or job's metrics over a window, with the first and last run time seen in it."""
+    return {
+        "name": item.name,
+        "metrics": _run_metrics(item.metrics, workflow=workflow),
+        "window_start": iso(item.metrics.first_at),
+        "window_end": iso(item.metrics.last_at),
+    }
 
 
 @router.get("/insights/time-series/{vcs}/{org}/{repo}/workflows/{workflow_name}/jobs")
@@ -190,16 +200,7 @@ async def workflow_metrics(
         reporting_window=reporting_window, page_token=page_token,
     )  # fmt: skip
     return {
-        "items": [
-            {
-                "name": item.name,
-                "metrics": _run_metrics(item.metrics, workflow=True),
-                "window_start": iso(item.metrics.first_at),
-                "window_end": iso(item.metrics.last_at),
-                "project_id": project.id,
-            }
-            for item in items
-        ],
+        "items": [_named_json(item, workflow=True) | {"project_id": project.id} for item in items],
         "next_page_token": token,
     }
 
@@ -242,18 +243,7 @@ async def job_metrics(
         tx, user, q.slug, workflow_name, branch=q.branch, all_branches=q.all_branches,
         reporting_window=reporting_window, job_name=job_name, page_token=page_token,
     )  # fmt: skip
-    return {
-        "items": [
-            {
-                "name": item.name,
-                "metrics": _run_metrics(item.metrics, workflow=False),
-                "window_start": iso(item.metrics.first_at),
-                "window_end": iso(item.metrics.last_at),
-            }
-            for item in items
-        ],
-        "next_page_token": token,
-    }
+    return {"items": [_named_json(item, workflow=False) for item in items], "next_page_token": token}
 
 
 @router.get(PROJECT + "/workflows/{workflow_name}/jobs/{job_name}")
