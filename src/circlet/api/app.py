@@ -31,7 +31,7 @@ from circlet.api.routes import schedules as schedule_routes
 from circlet.api.routes import timings as timing_routes
 from circlet.api.routes import webhooks as webhook_routes
 from circlet.engine import secrets
-from circlet.engine.live import LiveLogs, OutputWatch
+from circlet.engine.live import LiveLogs, OutputWatch, SizeRecords
 from circlet.settings import Settings
 from circlet.store.db import Store
 from circlet.store.files import FileStore
@@ -89,6 +89,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.state.files = FileStore(settings.data_dir / "storage")  # caches, workspaces, artifacts
     app.state.output_watch = OutputWatch()  # live logs: readers woken by appends and step ends
     app.state.logs = LiveLogs(settings.data_dir / "logs", app.state.output_watch)
+    app.state.output_sizes = SizeRecords()  # how often a running step's output size is committed
     install_error_handlers(app)
     for module in (me, projects, pipelines, workflows, jobs):
         app.include_router(module.router, prefix=V2)

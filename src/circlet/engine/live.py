@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from circlet.store.db import Store
 from circlet.store.logs import LogStore
 
 READ_BYTES = 256 * 1024  # bytes read (and sent) at most per event
+SIZE_RECORD_EVERY_S = 1.0  # seconds between size records of one running step (its finish records the last)
+SIZE_RECORDS_KEPT = 4096  # steps remembered before old entries are dropped
 KEEPALIVE_S = 15.0  # seconds of silence before a keep-alive
 STATUS_POLL_S = 2.0  # seconds between status reads when nothing woke the reader
 _UTF8_CONTINUATION, _UTF8_LEAD_2, _UTF8_LEAD_3, _UTF8_LEAD_4 = 0x80, 0xC0, 0xE0, 0xF0
@@ -68,6 +71,26 @@ class OutputWatch:
             woken.set()
 
 
+class SizeRecords:
+    """When a running step's output size is next written to the database: on its first upload, when
+    the cap truncates it, and then at most every ``interval_s``. A step printing fast costs one
+    commit a second instead of one per upload; the step's finish records the final size."""
+
+    def __init__(self, interval_s: float = SIZE_RECORD_EVERY_S) -> None:
+        self._interval_s = interval_s
+        self._last: dict[tuple[str, int], float] = {}
+
+    def due(self, task_id: str, step_index: int, *, truncated: bool) -> bool:
+        now, key = time.monotonic(), (task_id, step_index)
+        last = self._last.get(key)
+        if not truncated and last is not None and now - last < self._interval_s:
+            return False
+        if len(self._last) >= SIZE_RECORDS_KEPT:
+            self._last = {k: t for k, t in self._last.items() if now - t < self._interval_s}
+        self._last[key] = now
+        return True
+
+
 def wake_after_commit(tx: AsyncSession, watch: OutputWatch, key: str) -> None:
     """Wake the readers of ``key`` once ``tx`` commits (never when it rolls back)."""
     event.listen(tx.sync_session, "after_commit", lambda _session: watch.wake(key), once=True)
@@ -86,12 +109,47 @@ class LiveLogs(LogStore):
         size, truncated = await super().append(
             job_id, node_index, step_index, offset=offset, data=data, cap_bytes=cap_bytes
         )
-        if truncated and size == cap_bytes:  # the first chunk past the cap: say so, once
+        size = await self._notice(job_id, node_index, step_index, size, truncated, cap_bytes)
+        self.watch.wake(job_id)
+        return size, truncated
+
+    async def receive(
+        self,
+        job_id: str,
+        node_index: int,
+        step_index: int,
+        *,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        cap_bytes: int = 0,
+        on_write: Callable[[], None] | None = None,
+    ) -> tuple[int, bool]:
+        def _written() -> None:
+            self.watch.wake(job_id)  # readers see a long body while it streams in
+            if on_write is not None:
+                on_write()
+
+        size, truncated = await super().receive(
+            job_id,
+            node_index,
+            step_index,
+            offset=offset,
+            chunks=chunks,
+            cap_bytes=cap_bytes,
+            on_write=_written,
+        )
+        size = await self._notice(job_id, node_index, step_index, size, truncated, cap_bytes)
+        self.watch.wake(job_id)
+        return size, truncated
+
+    async def _notice(
+        self, job_id: str, node_index: int, step_index: int, size: int, truncated: bool, cap_bytes: int
+    ) -> int:
+        if truncated and size == cap_bytes:  # the first write past the cap: say so, once
             size, _ = await super().append(
                 job_id, node_index, step_index, offset=size, data=truncation_notice(cap_bytes)
             )
-        self.watch.wake(job_id)
-        return size, truncated
+        return size
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,34 +178,28 @@ async def _record_quick_step(
     )
 
 
-async def append_output(
-    tx: AsyncSession,
-    logs: LogStore,
-    task_id: str,
-    lease_id: str,
-    step_index: int,
-    *,
-    offset: int,
-    data: bytes,
-    cap_bytes: int = 0,
-) -> int:
-    """Append a chunk of a step's output at ``offset``; returns the stored size."""
-    task = await task_store.leased_task(tx, task_id, lease_id)
-    return await _store_output(tx, logs, task, step_index, offset=offset, data=data, cap_bytes=cap_bytes)
+async def output_task(tx: AsyncSession, task_id: str, lease_id: str) -> Task:
+    """The task a runner sends step output for; raises Conflict when its lease is gone."""
+    return await task_store.leased_task(tx, task_id, lease_id)
 
 
-async def _store_output(
-    tx: AsyncSession, logs: LogStore, task: Task, step_index: int, *, offset: int, data: bytes, cap_bytes: int
-) -> int:
-    if offset < 0:
-        raise BadRequest("A negative output offset is not valid.")
-    size, truncated = await logs.append(
-        task.job_id, task.node_index, step_index, offset=offset, data=data, cap_bytes=cap_bytes
-    )
+async def record_output_size(
+    tx: AsyncSession, task: Task, step_index: int, *, size: int, truncated: bool
+) -> None:
+    """Record the stored size of a step's output after its bytes were written."""
     await step_store.set_output_size(
         tx, task_id=task.id, step_index=step_index, size=size, truncated=truncated
     )
-    return size
+
+
+async def _store_output(
+    logs: LogStore, task: Task, step_index: int, *, offset: int, data: bytes, cap_bytes: int
+) -> tuple[int, bool]:
+    if offset < 0:
+        raise BadRequest("A negative output offset is not valid.")
+    return await logs.append(
+        task.job_id, task.node_index, step_index, offset=offset, data=data, cap_bytes=cap_bytes
+    )
 
 
 def _decode(output: str) -> bytes:
@@ -233,9 +227,11 @@ async def finish_step(
 async def _finish_step(
     tx: AsyncSession, logs: LogStore | None, task: Task, step_index: int, body: StepFinish, *, cap_bytes: int
 ) -> None:
+    """With ``logs``, the step's final output size is recorded too (a running step's is throttled)."""
+    size: int | None = None
+    truncated = False
     if "output" in body and logs is not None:
-        await _store_output(
-            tx,
+        size, truncated = await _store_output(
             logs,
             task,
             step_index,
@@ -243,6 +239,8 @@ async def _finish_step(
             data=_decode(body["output"]),
             cap_bytes=cap_bytes,
         )
+    elif logs is not None:
+        size = logs.size(task.job_id, task.node_index, step_index)
     await step_store.finish_step(
         tx,
         task_id=task.id,
@@ -250,6 +248,8 @@ async def _finish_step(
         status=StepStatus(body["status"]),
         exit_code=body.get("exit_code"),
         ended_at=_parse_time(body["ended_at"]),
+        output_bytes=size,
+        truncated=truncated,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
@@ -131,14 +131,19 @@ class RunnerClient:
     async def start_step(self, lease: Lease, index: int, body: StepStart) -> None:
         await self._task_call(lease, f"/steps/{index}/start", json=body)
 
-    async def upload_output(self, lease: Lease, index: int, offset: int, data: bytes) -> None:
-        """Append ``data`` at byte ``offset`` of the step's log; a repeated upload is a no-op."""
+    async def upload_output(
+        self, lease: Lease, index: int, offset: int, data: bytes | Sequence[bytes]
+    ) -> None:
+        """Append ``data`` (bytes, or pieces sent one after the other as one body, never joined) at
+        byte ``offset`` of the step's log; a repeated upload is a no-op."""
+        pieces = (data,) if isinstance(data, bytes) else tuple(data)
+        size = sum(len(piece) for piece in pieces)
         await self._task_call(
             lease,
             f"/steps/{index}/output",
-            content=data,
+            content=pieces,
             params={"offset": offset},
-            headers={"Content-Type": "application/octet-stream"},
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
         )
 
     async def finish_step(self, lease: Lease, index: int, body: StepFinish) -> None:
@@ -163,7 +168,7 @@ class RunnerClient:
         *,
         json: Mapping[str, Any] | None = None,
         retry_json: Mapping[str, Any] | None = None,
-        content: bytes | None = None,
+        content: tuple[bytes, ...] | None = None,
         params: Mapping[str, int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -174,7 +179,7 @@ class RunnerClient:
             try:
                 body = json if attempt == 1 or retry_json is None else retry_json
                 response = await self._http.post(
-                    url, json=body, content=content, params=params, headers=all_headers
+                    url, json=body, content=_body(content), params=params, headers=all_headers
                 )
             except httpx.TransportError as exc:
                 if attempt == self._retry_attempts:
@@ -196,6 +201,19 @@ class RunnerClient:
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_BACKOFF_MAX_S)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _body(pieces: tuple[bytes, ...] | None) -> bytes | AsyncIterator[bytes] | None:
+    """A fresh body for each attempt: one piece as is, several streamed in turn (the caller sets
+    Content-Length, so httpx does not switch to chunked encoding)."""
+    if pieces is None or len(pieces) > 1:
+        return None if pieces is None else _stream(pieces)
+    return pieces[0]
+
+
+async def _stream(pieces: tuple[bytes, ...]) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
 
 
 def _is_retryable(status_code: int) -> bool:

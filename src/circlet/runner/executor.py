@@ -1,4 +1,4 @@
-"""Runs one step's process: its own process group, merged stdout/stderr read in 64 KiB chunks,
+"""Runs one step's process: its own process group, merged stdout/stderr read in up to 256 KiB chunks,
 a no-output timeout and a deadline, SIGTERM then SIGKILL to the whole group."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import fcntl
 import logging
 import os
 import signal
@@ -17,7 +18,8 @@ logger = logging.getLogger(__name__)
 
 Sink = Callable[[bytes], Awaitable[None]]
 
-CHUNK_BYTES = 64 * 1024  # one pipe read
+CHUNK_BYTES = 256 * 1024  # one pipe read, at most
+PIPE_BYTES = 1024 * 1024  # the pipe's buffer (Linux; the default 64 KiB makes a fast step wait on us)
 KILL_GRACE_S = 3.0  # seconds between SIGTERM and SIGKILL
 DRAIN_IDLE_S = 1.0  # seconds of silence after the main process exits before reading stops
 DRAIN_MAX_S = 5.0  # seconds of reading after the main process exits, at most
@@ -79,6 +81,7 @@ async def run_process(
     # Our own pipe rather than PIPE: we decide when to stop reading, so a process the step left
     # running in the background cannot hold the step open (it is killed at the end of the task).
     read_fd, write_fd = os.pipe()
+    _widen(read_fd)
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -192,6 +195,11 @@ async def _drain(reader: asyncio.Task[None], abort: asyncio.Event, activity: _Ac
         await asyncio.wait({reader}, timeout=max(GROUP_POLL_S, until - now))
     if reader.done() and not reader.cancelled():
         reader.result()  # re-raise a sink error
+
+
+def _widen(pipe_fd: int) -> None:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or over the system's pipe-max-size
+        fcntl.fcntl(pipe_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> bool:

@@ -1,33 +1,36 @@
 """Step log upload: masks output, batches small writes for a moment and uploads them in order
-with their byte offset, holding at most a few chunks in memory."""
+with their byte offset. The bytes of a batch are streamed as the request body (never joined), and
+at most about two batches are held: the one in flight and the queue the next one comes from."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from circlet.runner.client import LeaseLost
 from circlet.runner.masking import Masker
 
 logger = logging.getLogger(__name__)
 
-Upload = Callable[[int, bytes], Awaitable[None]]
+Upload = Callable[[int, Sequence[bytes]], Awaitable[None]]
 
 BATCH_WINDOW_S = 0.15  # seconds a small write waits for more output before it is sent
 BATCH_TARGET_BYTES = 4 * 1024 * 1024  # a batch this large is sent at once (one request, one commit)
-QUEUE_CHUNKS = 32  # writes queued before ``write`` waits (backpressure on the child's pipe)
+QUEUE_BYTES = 4 * 1024 * 1024  # bytes queued behind the batch in flight before ``write`` waits
 HOLD_MAX_BYTES = 64 * 1024  # a last batch up to this size can be kept back for the step's finish call
 
 
 class StepOutput:
     """The output stream of one step.
 
-    ``write`` queues masked bytes (waiting when the uploader falls behind); ``close`` sends what
-    is left. An upload that keeps failing stops the uploads of this step but never the step;
-    a lost lease is reported through ``on_lease_lost``. With ``hold_last``, a small last batch is not
-    uploaded by ``close`` but kept for :meth:`take_held` (the caller sends it with the step's finish).
+    ``write`` queues masked bytes, and waits while ``QUEUE_BYTES`` are queued (backpressure on the
+    child's pipe: the step is slowed down, its output is never dropped); ``close`` sends what is
+    left. The uploader sends one batch at a time while ``write`` keeps filling the queue. An upload
+    that keeps failing stops the uploads of this step but never the step; a lost lease is reported
+    through ``on_lease_lost``. With ``hold_last``, a small last batch is not uploaded by ``close``
+    but kept for :meth:`take_held` (the caller sends it with the step's finish).
     """
 
     def __init__(
@@ -43,7 +46,9 @@ class StepOutput:
         self._held: bytes | None = None
         self._masker = masker
         self._on_lease_lost = on_lease_lost
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_CHUNKS)
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._queued_bytes = 0
+        self._room = asyncio.Event()
         self._offset = 0
         self._broken = False
         self._closed = False
@@ -56,7 +61,7 @@ class StepOutput:
     async def write(self, data: bytes) -> None:
         masked = self._masker.feed(data)
         if masked:
-            await self._queue.put(masked)
+            await self._put(masked)
 
     async def write_line(self, text: str) -> None:
         await self.write(text.encode() + b"\n")
@@ -67,29 +72,17 @@ class StepOutput:
         self._closed = True
         tail = self._masker.flush()
         if tail:
-            await self._queue.put(tail)
-        await self._queue.put(None)
+            await self._put(tail)
+        self._queue.put_nowait(None)
         await self._pump
 
     async def abort(self) -> None:
         """Stop at once without sending what is queued (the task is being torn down)."""
         self._closed = True
         self._pump.cancel()
+        self._room.set()
         with contextlib.suppress(asyncio.CancelledError):
             await self._pump
-
-    async def _run(self) -> None:
-        done = False
-        while not done:
-            first = await self._queue.get()
-            if first is None:
-                return
-            batch, done = await self._collect([first])
-            data = b"".join(batch)  # one allocation of the exact size
-            if done and self._hold_last and not self._broken and len(data) <= HOLD_MAX_BYTES:
-                self._held = data
-                return
-            await self._send(data)
 
     def take_held(self) -> tuple[int, bytes] | None:
         """(offset, bytes) of the last batch ``close`` kept back, now counted as sent; None if none."""
@@ -100,7 +93,31 @@ class StepOutput:
         self._offset += len(data)
         return offset, data
 
-    async def _collect(self, batch: list[bytes]) -> tuple[list[bytes], bool]:
+    async def _put(self, data: bytes) -> None:
+        while self._queued_bytes >= QUEUE_BYTES and not self._pump.done():
+            self._room.clear()
+            await self._room.wait()
+        self._queued_bytes += len(data)
+        self._queue.put_nowait(data)
+
+    def _taken(self, data: bytes) -> bytes:
+        self._queued_bytes -= len(data)
+        self._room.set()
+        return data
+
+    async def _run(self) -> None:
+        done = False
+        while not done:
+            first = await self._queue.get()
+            if first is None:
+                return
+            batch, size, done = await self._collect([self._taken(first)])
+            if done and self._hold_last and not self._broken and size <= HOLD_MAX_BYTES:
+                self._held = b"".join(batch)
+                return
+            await self._send(batch, size)
+
+    async def _collect(self, batch: list[bytes]) -> tuple[list[bytes], int, bool]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + BATCH_WINDOW_S
         size = len(batch[0])
@@ -116,16 +133,16 @@ class StepOutput:
             except TimeoutError:
                 break
             if item is None:
-                return batch, True
-            batch.append(item)
+                return batch, size, True
+            batch.append(self._taken(item))
             size += len(item)
-        return batch, False
+        return batch, size, False
 
-    async def _send(self, data: bytes) -> None:
+    async def _send(self, batch: list[bytes], size: int) -> None:
         if self._broken:
             return
         try:
-            await self._upload(self._offset, data)
+            await self._upload(self._offset, batch)
         except LeaseLost:
             self._broken = True
             if self._on_lease_lost is not None:
@@ -135,4 +152,4 @@ class StepOutput:
             self._broken = True
             logger.exception("step output upload failed; dropping the rest of this step's output")
             return
-        self._offset += len(data)
+        self._offset += size

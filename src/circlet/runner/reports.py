@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from circlet.protocol import StepFinish, StepReport, StepStart, TaskReport
 from circlet.runner.client import Lease, LeaseLost, RunnerClient
@@ -77,7 +77,7 @@ class StepReports:
             self._pending.append(StepReport(index=index, finish=body))
         self._arm()
 
-    async def upload_output(self, index: int, offset: int, data: bytes) -> None:
+    async def upload_output(self, index: int, offset: int, data: bytes | Sequence[bytes]) -> None:
         """Upload a chunk of step ``index``'s output once the events queued before it are sent."""
         await self.flush()
         await self._client.upload_output(self._lease, index, offset, data)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import anyio
 
 READ_CHUNK = 65536  # bytes
+WRITE_BYTES = 1024 * 1024  # bytes of a streamed body gathered before one write
+WRITE_PIECES = 256  # pieces gathered at most before one write (well under IOV_MAX)
 
 
 class LogStore:
@@ -32,17 +35,44 @@ class LogStore:
 
     @staticmethod
     def _append(path: Path, offset: int, data: bytes, cap_bytes: int) -> tuple[int, bool]:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        fd, size = _open(path)
         try:
-            size = os.fstat(fd).st_size
             offset = min(offset, size)  # never leave a hole
-            truncated = False
-            if cap_bytes and offset + len(data) > cap_bytes:
-                data = data[: max(0, cap_bytes - offset)]
-                truncated = True
-            os.pwrite(fd, data, offset)
-            return max(size, offset + len(data)), truncated
+            end, truncated = _write_capped(fd, [data], offset, cap_bytes)
+            return max(size, end), truncated
+        finally:
+            os.close(fd)
+
+    async def receive(
+        self,
+        job_id: str,
+        node_index: int,
+        step_index: int,
+        *,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        cap_bytes: int = 0,
+        on_write: Callable[[], None] | None = None,
+    ) -> tuple[int, bool]:
+        """Write a streamed body at ``offset`` as it arrives, about ``WRITE_BYTES`` at a time, like
+        :meth:`append` (bytes past the cap are read and dropped); ``on_write`` runs after each
+        write. Returns (size, truncated)."""
+        fd, size = await anyio.to_thread.run_sync(_open, self.path(job_id, node_index, step_index))
+        try:
+            position, truncated = min(offset, size), False  # never leave a hole
+            pending: list[bytes] = []
+            pending_bytes = 0
+            async for chunk in chunks:
+                if truncated or not chunk:
+                    continue
+                pending.append(chunk)
+                pending_bytes += len(chunk)
+                if pending_bytes >= WRITE_BYTES or len(pending) >= WRITE_PIECES:
+                    position, truncated = await _write_async(fd, pending, position, cap_bytes, on_write)
+                    pending, pending_bytes = [], 0
+            if pending and not truncated:
+                position, truncated = await _write_async(fd, pending, position, cap_bytes, on_write)
+            return max(size, position), truncated
         finally:
             os.close(fd)
 
@@ -66,3 +96,47 @@ class LogStore:
             return self.path(job_id, node_index, step_index).stat().st_size
         except FileNotFoundError:
             return 0
+
+
+def _open(path: Path) -> tuple[int, int]:
+    """(fd, current size) of the log file, created if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    return fd, os.fstat(fd).st_size
+
+
+async def _write_async(
+    fd: int, pieces: list[bytes], position: int, cap_bytes: int, on_write: Callable[[], None] | None
+) -> tuple[int, bool]:
+    written = await anyio.to_thread.run_sync(_write_capped, fd, pieces, position, cap_bytes)
+    if on_write is not None:
+        on_write()
+    return written
+
+
+def _write_capped(fd: int, pieces: Sequence[bytes], position: int, cap_bytes: int) -> tuple[int, bool]:
+    """Write ``pieces`` at ``position``, cut at ``cap_bytes`` (0: no cap); (end, truncated)."""
+    size = sum(len(piece) for piece in pieces)
+    if not cap_bytes or position + size <= cap_bytes:
+        return _write_all(fd, pieces, position), False
+    room = max(0, cap_bytes - position)
+    kept: list[bytes | memoryview] = []
+    for piece in pieces:
+        if room <= 0:
+            break
+        kept.append(memoryview(piece)[:room] if len(piece) > room else piece)
+        room -= len(kept[-1])
+    return _write_all(fd, kept, position), True
+
+
+def _write_all(fd: int, pieces: Sequence[bytes | memoryview], position: int) -> int:
+    """pwritev until every piece is written (a regular file may take less than asked); the end."""
+    left = list(pieces)
+    while left:
+        written = os.pwritev(fd, left, position)
+        position += written
+        while left and written >= len(left[0]):
+            written -= len(left.pop(0))
+        if written:
+            left[0] = memoryview(left[0])[written:]
+    return position

@@ -109,7 +109,16 @@ async def finish_step(
     status: StepStatus,
     exit_code: int | None,
     ended_at: datetime,
+    output_bytes: int | None = None,
+    truncated: bool = False,
 ) -> None:
+    """End a running step; ``output_bytes`` (when given) is its final output size, and ``truncated``
+    marks its output as cut by the cap (never unmarks it)."""
+    values: dict[str, object] = {"status": status.value, "exit_code": exit_code, "ended_at": ended_at}
+    if output_bytes is not None:
+        values["output_bytes"] = output_bytes
+    if truncated:
+        values["truncated"] = True
     await tx.execute(
         update(StepRow)
         .where(
@@ -117,17 +126,19 @@ async def finish_step(
             StepRow.step_index == step_index,
             StepRow.status == StepStatus.RUNNING.value,
         )
-        .values(status=status.value, exit_code=exit_code, ended_at=ended_at)
+        .values(**values)
     )
 
 
 async def set_output_size(
     tx: AsyncSession, *, task_id: str, step_index: int, size: int, truncated: bool
 ) -> None:
+    """Record a step's output size; ``truncated`` marks it as cut by the cap (never unmarks it)."""
+    values: dict[str, object] = {"output_bytes": size}
+    if truncated:
+        values["truncated"] = True
     await tx.execute(
-        update(StepRow)
-        .where(StepRow.task_id == task_id, StepRow.step_index == step_index)
-        .values(output_bytes=size, truncated=truncated)
+        update(StepRow).where(StepRow.task_id == task_id, StepRow.step_index == step_index).values(**values)
     )
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from circlet.runner.client import LeaseLost
 from circlet.runner.masking import Masker
-from circlet.runner.output import BATCH_TARGET_BYTES, StepOutput
+from circlet.runner.output import BATCH_TARGET_BYTES, QUEUE_BYTES, StepOutput
 
 
 class Recorder:
@@ -14,10 +15,10 @@ class Recorder:
         self.uploads: list[tuple[int, bytes]] = []
         self.fail_with = fail_with
 
-    async def __call__(self, offset: int, data: bytes) -> None:
+    async def __call__(self, offset: int, data: Sequence[bytes]) -> None:
         if self.fail_with is not None:
             raise self.fail_with
-        self.uploads.append((offset, data))
+        self.uploads.append((offset, b"".join(data)))
 
 
 async def test_small_writes_are_batched() -> None:
@@ -93,3 +94,49 @@ async def test_nothing_is_held_without_output() -> None:
     await output.close()
     assert recorder.uploads == []
     assert output.take_held() is None
+
+
+class SlowServer:
+    """Takes each upload only when the test lets it, recording the bytes the writer had queued."""
+
+    def __init__(self) -> None:
+        self.received = bytearray()
+        self.pieces: list[int] = []
+        self.gate = asyncio.Event()
+
+    async def __call__(self, offset: int, data: Sequence[bytes]) -> None:
+        assert offset == len(self.received)
+        await self.gate.wait()
+        self.pieces.extend(len(piece) for piece in data)
+        for piece in data:
+            self.received += piece
+
+
+async def test_writes_go_on_while_a_batch_is_in_flight_up_to_a_bounded_queue() -> None:
+    server = SlowServer()
+    output = StepOutput(server, Masker([]))
+    chunk = b"z" * 65536
+    written = 0
+    for _ in range((BATCH_TARGET_BYTES + QUEUE_BYTES) // len(chunk)):
+        await asyncio.wait_for(output.write(chunk), 1)  # never waits: one batch out, one queued
+        written += len(chunk)
+    blocked = asyncio.create_task(output.write(chunk))
+    await asyncio.sleep(0.05)
+    assert not blocked.done()  # the queue is full: the step's pipe is not read any further
+    server.gate.set()
+    await asyncio.wait_for(blocked, 1)
+    await output.close()
+    assert bytes(server.received) == chunk * (written // len(chunk) + 1)
+    assert set(server.pieces) == {len(chunk)}  # sent as written, never joined into one buffer
+
+
+async def test_masking_holds_across_write_boundaries_in_a_long_stream() -> None:
+    recorder = Recorder()
+    output = StepOutput(recorder, Masker(["hunter22-secret"]))
+    line = b"token hunter22-secret end\n"
+    stream = line * 50_000  # 1.3 MB, written in pieces that cut the secret everywhere
+    for start in range(0, len(stream), 4093):
+        await output.write(stream[start : start + 4093])
+    await output.close()
+    sent = b"".join(data for _, data in recorder.uploads)
+    assert sent == b"token ******** end\n" * 50_000

@@ -30,7 +30,13 @@ async def runner_identity(request: Request, tx: TxDep) -> tuple[str, str]:
     return identity
 
 
+def get_sizes(request: Request) -> live.SizeRecords:
+    sizes: live.SizeRecords = request.app.state.output_sizes
+    return sizes
+
+
 RunnerDep = Annotated[tuple[str, str], Depends(runner_identity)]
+SizesDep = Annotated[live.SizeRecords, Depends(get_sizes)]
 LeaseDep = Annotated[str, Header(alias=LEASE_HEADER)]
 
 
@@ -87,16 +93,28 @@ async def step_output(
     index: int,
     request: Request,
     lease: LeaseDep,
-    tx: TxDep,
-    _runner: RunnerDep,
+    store: StoreDep,
     logs: LogsDep,
     config: ConfigDep,
+    sizes: SizesDep,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    data = await request.body()
-    size = await runs.append_output(
-        tx, logs, task_id, lease, index, offset=offset, data=data, cap_bytes=config.log_cap_bytes
+    """The body is written to the log as it arrives; no transaction is open while bytes move, and
+    the stored size is recorded at most every second or so (``SizeRecords``)."""
+    async with store.transaction() as tx:
+        await runner_identity(request, tx)
+        task = await runs.output_task(tx, task_id, lease)
+    size, truncated = await logs.receive(
+        task.job_id,
+        task.node_index,
+        index,
+        offset=offset,
+        chunks=request.stream(),
+        cap_bytes=config.log_cap_bytes,
     )
+    if sizes.due(task.id, index, truncated=truncated):
+        async with store.transaction() as tx:
+            await runs.record_output_size(tx, task, index, size=size, truncated=truncated)
     return {"size": size}
 
 
