@@ -6,10 +6,11 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from circlet.settings import to_async_url
-from circlet.store.db import Store
+from circlet.store.db import Store, alembic_config, head_revision
 from circlet.store.schema import metadata
 
 
@@ -36,3 +37,9 @@ async def test_migrate_twice_is_a_no_op(empty_database_url: str) -> None:
         await store.migrate()
     finally:
         await store.close()
+
+
+def test_head_revision_is_alembics_head() -> None:
+    """``Store.migrate`` skips Alembic when the database is at ``head_revision()``, read from the
+    scripts without Alembic: it must be the head Alembic would upgrade to."""
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == head_revision()

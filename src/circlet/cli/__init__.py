@@ -6,7 +6,7 @@ import sys
 
 
 def main() -> None:
-    """The ``circlet`` entry point: ``circlet runner`` starts without importing the server."""
+    """The ``circlet`` entry point: ``circlet runner`` starts without importing the server or typer."""
     if sys.argv[1:2] == ["runner"]:
         from circlet.cli.runner import main as runner_main
 

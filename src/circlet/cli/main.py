@@ -13,7 +13,8 @@ from circlet.cli.hooks import push_secret
 from circlet.cli.local import local
 from circlet.cli.logs import logs
 from circlet.cli.retention import cache_retention
-from circlet.cli.runner import runner
+from circlet.cli.runner import DESCRIPTION as RUNNER_HELP
+from circlet.cli.runner import main as runner_main
 from circlet.cli.serve import serve
 from circlet.engine import Tx, accounts, orb_registry, projects
 
@@ -30,7 +31,19 @@ app.add_typer(project_app, name="project")
 app.add_typer(runner_token_app, name="runner-token")
 app.add_typer(dev_app, name="dev")
 app.command("serve")(serve)
-app.command("runner")(runner)
+
+
+@app.command(
+    "runner",
+    help=RUNNER_HELP + " Options: circlet runner --help.",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def runner(ctx: typer.Context) -> None:
+    """Listed here for ``circlet --help``; ``circlet runner`` itself is parsed by circlet.cli.runner."""
+    runner_main(ctx.args)
+
+
 app.command("logs")(logs)
 app.command("local")(local)
 project_app.command("push-secret")(push_secret)

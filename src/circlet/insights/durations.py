@@ -18,18 +18,26 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy (~16 MB) is imported where a large window needs it, not at server start
+    import numpy as np
+    import numpy.typing as npt
 
-DTYPE = np.dtype("<i4")
+DTYPE = "<i4"  #: the packed format: little-endian int32 (a numpy dtype string)
+PAIR_BYTES = 8  #: one packed (duration, count) pair
 
 
 def pack(durations_s: Iterable[int]) -> bytes:
-    return np.fromiter(durations_s, dtype=DTYPE).tobytes()
+    flat = array("i", durations_s)
+    if sys.byteorder == "big":
+        flat.byteswap()
+    return flat.tobytes()
 
 
 def unpack(blobs: Iterable[bytes]) -> npt.NDArray[np.int64]:
+    import numpy as np
+
     return np.frombuffer(b"".join(blobs), dtype=DTYPE).astype(np.int64)
 
 
@@ -71,14 +79,16 @@ def compact(blob: bytes) -> bytes:
 
 def histogram_stats(blobs: Iterable[bytes], extra: Iterable[int] = ()) -> DurationStats:
     """Exact statistics of the runs in histograms ``blobs`` plus single durations ``extra``."""
-    packed = np.frombuffer(b"".join(blobs), dtype=DTYPE)
+    joined = b"".join(blobs)
     singles_list = list(extra)
-    if len(packed) // 2 + len(singles_list) < SMALL:
-        flat = packed.tolist()
+    if len(joined) // PAIR_BYTES + len(singles_list) < SMALL:
+        flat = _ints(joined)
         return _small_histogram_stats(
             [*zip(flat[::2], flat[1::2], strict=True), *((v, 1) for v in singles_list)]
         )
-    pairs = packed.reshape(-1, 2).astype(np.int64)
+    import numpy as np
+
+    pairs = np.frombuffer(joined, dtype=DTYPE).reshape(-1, 2).astype(np.int64)
     singles = np.asarray(singles_list, dtype=np.int64)
     values = np.concatenate([pairs[:, 0], singles])
     counts = np.concatenate([pairs[:, 1], np.ones(len(singles), dtype=np.int64)])
@@ -141,7 +151,7 @@ def _small_histogram_stats(pairs: list[tuple[int, int]]) -> DurationStats:
 def _sum_of_squares(values: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], count: int) -> int:
     """Exact: int64 when it cannot overflow (values under 2**20 s, fewer than 2**23 runs), else Python ints."""
     if int(values[-1]) < 2**20 and count < 2**23:
-        return int(np.dot(values * values, counts))
+        return int((values * values).dot(counts))
     return sum(int(v) * int(v) * int(c) for v, c in zip(values, counts, strict=True))
 
 
@@ -177,6 +187,8 @@ def stats(values: npt.NDArray[np.int64] | list[int]) -> DurationStats:
         return DurationStats.empty()
     if count < SMALL:
         return _small_stats(sorted(int(v) for v in values))
+    import numpy as np
+
     assert isinstance(values, np.ndarray)
     median_at, p95_at = rank_index(count, 50), rank_index(count, 95)
     picked = np.partition(values, [median_at, p95_at])
@@ -228,6 +240,8 @@ def grouped_stats(groups: Sequence[tuple[Sequence[bytes], Sequence[int]]]) -> li
     One sort and a few array passes over every pair of every group, instead of a Python loop per group:
     the pages summary computes ~1,000 (workflow, branch) groups per window.
     """
+    import numpy as np
+
     blobs: list[bytes] = []
     pair_groups: list[int] = []
     pair_counts: list[int] = []
@@ -235,7 +249,7 @@ def grouped_stats(groups: Sequence[tuple[Sequence[bytes], Sequence[int]]]) -> li
         for blob in group_blobs:
             blobs.append(blob)
             pair_groups.append(index)
-            pair_counts.append(len(blob) // DTYPE.itemsize // 2)
+            pair_counts.append(len(blob) // PAIR_BYTES)
         if singles:
             blobs.append(np.asarray([(v, 1) for v in singles], dtype=DTYPE).tobytes())
             pair_groups.append(index)
@@ -287,12 +301,16 @@ def grouped_stats(groups: Sequence[tuple[Sequence[bytes], Sequence[int]]]) -> li
 
 def _rank_indexes(counts: npt.NDArray[np.int64], percent: int) -> npt.NDArray[np.int64]:
     """``rank_index`` of every count at once."""
+    import numpy as np
+
     return np.maximum(0, -(-counts * percent // 100) - 1)
 
 
 def _segment_sums(
     cumulative: npt.NDArray[np.int64], starts: npt.NDArray[np.int64], stops: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
+    import numpy as np
+
     if len(cumulative) == 0:
         return np.zeros(len(starts), dtype=np.int64)
     upto = np.where(stops > 0, cumulative[np.maximum(stops - 1, 0)], 0)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from circlet.errors import StoreError
 from circlet.store.notify import QueueWaker
 
+if TYPE_CHECKING:  # Alembic (~7 MB) is imported only when a migration has to run
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_REVISION = re.compile(r"^(down_)?revision\b[^=\n]*=(.*)$", re.MULTILINE)  # in a migration script
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -72,21 +77,47 @@ class Store:
                 self.waker.wake(resource_class)
 
     async def migrate(self) -> None:
-        """Apply every Alembic migration up to head."""
+        """Apply every Alembic migration up to head (Alembic, ~7 MB, loads only when one is missing)."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(_upgrade_head)
+            if not await conn.run_sync(_at_head):
+                await conn.run_sync(_upgrade_head)
 
     async def close(self) -> None:
         await self.engine.dispose()
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
+@cache
+def head_revision() -> str | None:
+    """The newest migration, read from the scripts' ``revision``/``down_revision`` lines without
+    loading Alembic; None when that is not one revision (then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        for down, value in _REVISION.findall(script.read_text()):
+            (parents if down else revisions).update(_QUOTED.findall(value))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(connection: Connection) -> bool:
+    head = head_revision()
+    if head is None or not inspect(connection).has_table("alembic_version"):
+        return False
+    versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    return list(versions) == [head]
+
+
 def _upgrade_head(connection: Connection) -> None:
+    from alembic import command
+
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, "head")
