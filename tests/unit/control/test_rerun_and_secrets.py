@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from circlet.engine.control import plan_rerun
-from circlet.engine.secrets import SecretBox, SecretsUnavailable, load_key, mask
+from circlet.engine.secrets import BOX, SecretBox, SecretsUnavailable, box_for, load_key, mask
 from circlet.engine.transitions import workflow_status
 from circlet.errors import BadRequest
 from circlet.model.pipelines import Job
 from circlet.model.statuses import JobStatus, JobType, WorkflowStatus
+from circlet.store.db import Store
 from circlet.types import JobId, PipelineId, ProjectId, WorkflowId
 
 J = JobStatus
@@ -143,3 +144,25 @@ def test_key_file_is_created_private_and_reused(tmp_path: Path) -> None:
     assert load_key("", tmp_path / "data") == key
     assert load_key("configured", tmp_path / "data") == "configured"
     SecretBox(key).seal("works with the generated key")
+
+
+async def test_each_store_gives_its_transactions_its_own_box(tmp_path: Path) -> None:
+    """No process-wide registry: two stores in one process seal with their own keys, and a store given
+    no box has none."""
+    first = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", shared={BOX: SecretBox("key-a")})
+    second = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")
+    second.share(BOX, SecretBox("key-b"))
+    bare = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
+    try:
+        async with first.transaction() as tx:
+            sealed = box_for(tx).seal("value")
+            assert box_for(tx).open(sealed) == "value"
+        async with second.transaction() as tx:
+            with pytest.raises(SecretsUnavailable):
+                box_for(tx).open(sealed)
+        async with bare.transaction() as tx:
+            with pytest.raises(SecretsUnavailable):
+                box_for(tx)
+    finally:
+        for store in (first, second, bare):
+            await store.close()
