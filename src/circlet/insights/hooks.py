@@ -16,22 +16,39 @@ async def job_finished(tx: AsyncSession, job: Job) -> None:
     """Count a job that ran; approvals, no-op jobs and jobs that never ran (not_run) are not job runs."""
     if job.type is not JobType.BUILD or outcome_of(job.status) is None:
         return
-    workflow = await workflow_store.get_workflow(tx, job.workflow_id)
-    pipeline = await pipeline_store.get_pipeline(tx, job.pipeline_id)
+    workflow_name, branch = await _workflow_facts(tx, job)
     started = job.started_at or job.created_at
     run = JobRun(
         id=job.id,
         project_id=job.project_id,
         workflow_id=job.workflow_id,
-        workflow_name=workflow.name,
+        workflow_name=workflow_name,
         job_name=job.name,
         job_number=job.number,
-        branch=pipeline.branch or "",
+        branch=branch,
         status=job.status,
         started_at=started,
         stopped_at=max(started, job.stopped_at or started),
     )
     await record_job_runs(tx, [run])
+
+
+_FACTS_MAX = 1024  # workflows whose name and branch are kept
+_facts: dict[str, tuple[str, str]] = {}
+
+
+async def _workflow_facts(tx: AsyncSession, job: Job) -> tuple[str, str]:
+    """(workflow name, pipeline branch) of a job's workflow. Both never change, so they are kept per
+    workflow id: the other jobs of a workflow do not read them again."""
+    facts = _facts.get(job.workflow_id)
+    if facts is None:
+        workflow = await workflow_store.get_workflow(tx, job.workflow_id)
+        pipeline = await pipeline_store.get_pipeline(tx, job.pipeline_id)
+        facts = (workflow.name, pipeline.branch or "")
+        if len(_facts) >= _FACTS_MAX:
+            _facts.clear()
+        _facts[job.workflow_id] = facts
+    return facts
 
 
 async def workflow_finished(tx: AsyncSession, workflow: Workflow) -> None:
