@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +49,7 @@ async def run(tmp: Path, pipelines: int, slots: int) -> dict[str, object]:
     finally:
         stop(proc)
     statuses = sorted({str(w["status"]) for ws in results for w in ws})
+    spawn_ms = statistics.median(_spawn_true_s() for _ in range(50)) * 1000
     return {
         "pipelines": pipelines,
         "jobs": pipelines * JOBS,
@@ -54,7 +58,17 @@ async def run(tmp: Path, pipelines: int, slots: int) -> dict[str, object]:
         "total_s": round(took, 2),
         "jobs_per_s": round(pipelines * JOBS / took, 1),
         "workflow_statuses": statuses,
+        "bash_true_spawn_median_ms": round(spawn_ms, 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def _spawn_true_s() -> float:
+    """One bare ``bash -c true`` spawn: every job runs its step through bash, so ``slots`` divided by
+    this time bounds the jobs per second of the runner's host."""
+    started = time.perf_counter()
+    subprocess.run(["bash", "-c", "true"], check=True)
+    return time.perf_counter() - started
 
 
 def main() -> None:
