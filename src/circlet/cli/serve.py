@@ -18,7 +18,6 @@ from circlet.cli.common import DataDir, make_settings
 from circlet.settings import Settings
 
 RUNNER_STOP_GRACE_S = 5.0  # seconds after each SIGTERM to the runner child before the next signal
-SHUTDOWN_GRACE_S = 3  # seconds requests still open on stop (event streams) may run on before they are cut
 
 
 def serve(
@@ -47,8 +46,6 @@ async def _serve(settings: Settings, *, runners: int, demo: bool) -> None:
         lifespan="on",
         log_level="warning",
         access_log=False,
-        # open event streams (live pages, followed logs) never end by themselves: cut them on stop
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     server = _Server(config)
     serving = asyncio.create_task(server.serve())
