@@ -7,10 +7,11 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, null, or_, select, union_all
+from sqlalchemy import LargeBinary, Table, case, cast, func, literal_column, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from circlet.insights._sql import dialect
 from circlet.insights.durations import pack_pairs
 from circlet.insights.recording import ALL_BRANCHES, OUTCOMES, Outcome, outcome_of
 from circlet.insights.tally import Tally
@@ -58,90 +59,147 @@ async def workflow_tallies(
     durations: bool = True,
     spans: bool = True,
 ) -> dict[Hashable, Tally]:
-    """Tallies of workflow runs created in ``window``, grouped by ``key(project_id, name, branch)``: whole
-    weeks from the weekly rollups, the other whole days from the daily ones, the edges from raw rows.
+    """``workflow_tallies_of`` one window."""
+    (out,) = await workflow_tallies_of(
+        tx, project_ids, [window], branch=branch, key=key, workflow_name=workflow_name,
+        per_branch=per_branch, durations=durations, spans=spans,
+    )  # fmt: skip
+    return out
+
+
+async def workflow_tallies_of(
+    tx: AsyncSession,
+    project_ids: Sequence[str],
+    windows: Sequence[Window],
+    *,
+    branch: str | None,
+    key: Callable[[str, str, str], Hashable],
+    workflow_name: str | None = None,
+    per_branch: bool = False,
+    durations: bool = True,
+    spans: bool = True,
+) -> list[dict[Hashable, Tally]]:
+    """Tallies of workflow runs created in each of ``windows`` (disjoint), grouped by
+    ``key(project_id, name, branch)``: whole weeks from the weekly rollups, the other whole days from the
+    daily ones, the edges from raw rows.
+
+    The windows are read together (a current window and the previous one are adjacent): one statement
+    sums the rollup rows per (window, project, workflow, branch) in SQL, histograms concatenated (a
+    packed histogram is a list of pairs, so concatenating stays exact), and one more reads the edges.
 
     ``per_branch`` (with ``branch=None``) tallies every real branch and also the ``*`` sums over all
     branches, so ``key`` may split by branch and still find the all-branch figures under ``*``.
     ``durations=False`` skips the histograms and ``spans=False`` the first/last run times (not read).
     """
-    days, edges = window.split()
-    out: defaultdict[Hashable, Tally] = defaultdict(Tally)
-    weeks, loose_days = split_weeks(days)
-    parts = [(WF_WEEKS, WF_WEEKS.c.week, [weeks])] if len(weeks) else []
-    parts += [(WF_DAYS, WF_DAYS.c.day, loose_days)] if loose_days else []
+    outs: list[defaultdict[Hashable, Tally]] = [defaultdict(Tally) for _ in windows]
+    week_ranges: list[tuple[int, range]] = []
+    day_ranges: list[tuple[int, range]] = []
+    edges: list[tuple[int, datetime, datetime]] = []
+    for index, window in enumerate(windows):
+        days, window_edges = window.split()
+        weeks, loose_days = split_weeks(days)
+        week_ranges += [(index, weeks)] if len(weeks) else []
+        day_ranges += [(index, r) for r in loose_days]
+        edges += [(index, start, end) for start, end in window_edges]
+    parts = [(WF_WEEKS, WF_WEEKS.c.week, week_ranges)] if week_ranges else []
+    parts += [(WF_DAYS, WF_DAYS.c.day, day_ranges)] if day_ranges else []
+    selects = []
     for table, slot, ranges in parts:
-        first_at, last_at = (table.c.first_at, table.c.last_at) if spans else (null(), null())
-        cols = [table.c.project_id, table.c.workflow_name, table.c.branch, first_at]
-        cols += [last_at, table.c.recoveries, table.c.recovery_total_s]
-        cols += [table.c[c] for c in COUNTS] + ([table.c.durations] if durations else [])
+        # which window a slot belongs to; plain integers in the SQL, so GROUP BY repeats it verbatim
+        which = case(
+            *[(_between(slot, r), literal_column(str(i))) for i, r in ranges], else_=literal_column("-1")
+        )
+        group = (table.c.project_id, table.c.workflow_name, table.c.branch)
+        cols: list[Any] = [which, *group]
+        cols += [func.min(table.c.first_at), func.max(table.c.last_at)] if spans else [null(), null()]
+        cols += [func.sum(table.c.recoveries), func.sum(table.c.recovery_total_s)]
+        cols += [func.sum(table.c[c]) for c in COUNTS]
+        cols += [_concat_blobs(tx, table.c.durations)] if durations else []
         query = select(*cols).where(
-            table.c.project_id.in_(project_ids), or_(*[slot.between(r.start, r.stop - 1) for r in ranges])
+            table.c.project_id.in_(project_ids), or_(*[_between(slot, r) for _, r in ranges])
         )
         if not per_branch:
             query = _branch_filter(query, table, branch, rollup=True)
         if workflow_name is not None:
             query = query.where(table.c.workflow_name == workflow_name)
-        for row in (await tx.execute(query)).all():
-            out[key(row[0], row[1], row[2])].add_rollup(
-                tuple(row[7:12]), row[3], row[4], row[12] if durations else None, (row[5], row[6])
-            )
+        selects.append(query.group_by(which, *group))
+    if selects:
+        statement = selects[0] if len(selects) == 1 else union_all(*selects)
+        for row in (await tx.execute(statement)).all():
+            counts = (int(row[8]), int(row[9]), int(row[10]), int(row[11]), int(row[12]))
+            recoveries = (int(row[6]), int(row[7]))
+            blob = row[13] if durations else None
+            outs[row[0]][key(row[1], row[2], row[3])].add_rollup(counts, row[4], row[5], blob, recoveries)
     if edges:
-        await _add_workflow_edges(tx, out, project_ids, edges, branch, key, workflow_name, per_branch)
-    return dict(out)
+        await _add_workflow_edges(tx, outs, project_ids, edges, branch, key, workflow_name, per_branch)
+    return [dict(out) for out in outs]
+
+
+def _between(slot: ColumnElement[int], days: range) -> ColumnElement[bool]:
+    return slot.between(literal_column(str(days.start)), literal_column(str(days.stop - 1)))
+
+
+def _concat_blobs(tx: AsyncSession, column: Any) -> ColumnElement[Any]:
+    """The group's packed histograms end to end (PostgreSQL ``string_agg`` of bytea; SQLite's
+    ``group_concat`` keeps a blob's bytes, typed as text until cast back)."""
+    if dialect(tx) == "postgresql":
+        return func.string_agg(column, literal_column("''::bytea"), type_=LargeBinary)
+    return cast(func.group_concat(column, literal_column("''")), LargeBinary)
 
 
 async def _add_workflow_edges(
     tx: AsyncSession,
-    out: defaultdict[Hashable, Tally],
+    outs: Sequence[defaultdict[Hashable, Tally]],
     project_ids: Sequence[str],
-    edges: list[tuple[datetime, datetime]],
+    edges: list[tuple[int, datetime, datetime]],
     branch: str | None,
     key: Callable[[str, str, str], Hashable],
     workflow_name: str | None,
     per_branch: bool,
 ) -> None:
-    """Add the raw workflow runs created in the ``[start, end)`` edges, summed in SQL per (project,
-    workflow, branch): counts and sums per status, and the successful durations as ``(duration,
-    count)`` pairs. One statement for each (a UNION ALL of one range scan per edge)."""
+    """Add the raw workflow runs created in the ``[start, end)`` edges (each tagged with the index of
+    its window in ``outs``), summed in SQL per (project, workflow, branch): counts and sums per status,
+    and the successful durations as ``(duration, count)`` pairs. One statement for both (a UNION ALL of
+    range scans, the pairs told apart by a NULL status)."""
     t = WF_RUNS
     group = (t.c.project_id, t.c.workflow_name, t.c.branch)
     where: list[ColumnElement[bool]] = [t.c.project_id.in_(project_ids)]
     where += [] if branch is None else [t.c.branch == branch]
     where += [] if workflow_name is None else [t.c.workflow_name == workflow_name]
-    in_edges = [[*where, t.c.created_at >= start, t.c.created_at < end] for start, end in edges]
-    sums = union_all(*[
+    in_edges = [(i, [*where, t.c.created_at >= start, t.c.created_at < end]) for i, start, end in edges]
+    sums = [
         select(
-            *group, t.c.status, func.count(), func.sum(t.c.duration_s), func.min(t.c.created_at),
-            func.max(t.c.created_at), func.count(t.c.recovery_s), func.coalesce(func.sum(t.c.recovery_s), 0),
+            literal_column(str(i)), *group, t.c.status, func.count(), func.sum(t.c.duration_s),
+            func.min(t.c.created_at), func.max(t.c.created_at), func.count(t.c.recovery_s),
+            func.coalesce(func.sum(t.c.recovery_s), 0),
         ).where(*edge).group_by(*group, t.c.status)
-        for edge in in_edges
-    ])  # fmt: skip
+        for i, edge in in_edges
+    ]  # fmt: skip
+    pairs = [
+        select(
+            literal_column(str(i)), *group, null(), func.count(), t.c.duration_s, null(), null(), null(), null()
+        ).where(*edge, t.c.status == Outcome.SUCCESS.value).group_by(*group, t.c.duration_s)
+        for i, edge in in_edges
+    ]  # fmt: skip
 
     def keys(project: str, name: str, run_branch: str) -> list[Hashable]:
         """Where a run counts: its branch, and with ``per_branch`` also ``*``."""
         branches = (run_branch, ALL_BRANCHES) if per_branch else (run_branch,)
         return [key(project, name, b) for b in branches]
 
-    for project, name, run_branch, status, count, total, first, last, recoveries, recovery_s in (
-        await tx.execute(sums)
-    ).all():
+    found: dict[tuple[int, str, str, str], list[tuple[int, int]]] = {}
+    rows = (await tx.execute(union_all(*sums, *pairs))).all()
+    for index, project, name, run_branch, status, count, total, first, last, recoveries, recovery_s in rows:
+        if status is None:  # a (duration, count) pair of successful runs
+            found.setdefault((index, project, name, run_branch), []).append((total, count))
+            continue
         counts = _outcome_counts(OUTCOMES[status], count, int(total or 0))
         for k in keys(project, name, run_branch):
-            out[k].add_rollup(counts, first, last, None, (recoveries, int(recovery_s)))
-    pairs = union_all(*[
-        select(*group, t.c.duration_s, func.count())
-        .where(*edge, t.c.status == Outcome.SUCCESS.value)
-        .group_by(*group, t.c.duration_s)
-        for edge in in_edges
-    ])  # fmt: skip
-    found: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
-    for project, name, run_branch, duration, count in (await tx.execute(pairs)).all():
-        found.setdefault((project, name, run_branch), []).append((duration, count))
-    for (project, name, run_branch), histogram in found.items():
+            outs[index][k].add_rollup(counts, first, last, None, (recoveries, int(recovery_s)))
+    for (index, project, name, run_branch), histogram in found.items():
         blob = pack_pairs(histogram)
         for k in keys(project, name, run_branch):
-            out[k].blobs.append(blob)
+            outs[index][k].blobs.append(blob)
 
 
 def _outcome_counts(

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from circlet.insights.queries import WF_DAYS, job_tallies, workflow_tallies
+from circlet.insights.queries import WF_DAYS, job_tallies, workflow_tallies, workflow_tallies_of
 from circlet.insights.recording import ALL_BRANCHES
 from circlet.insights.tally import RunMetrics, Tally, metrics_of
 from circlet.insights.windows import Window, day_of
@@ -92,11 +92,8 @@ async def workflow_summary(
     tx: AsyncSession, project_id: str, workflow_name: str, window: Window, *, branch: str | None
 ) -> WorkflowSummary:
     """One workflow's metrics in ``window`` and the window before, plus the project's workflow names."""
-    current = await workflow_tallies(
-        tx, [project_id], window, branch=branch, key=_whole, workflow_name=workflow_name
-    )
-    previous = await workflow_tallies(
-        tx, [project_id], window.previous(), branch=branch, key=_whole, workflow_name=workflow_name
+    current, previous = await workflow_tallies_of(
+        tx, [project_id], [window, window.previous()], branch=branch, key=_whole, workflow_name=workflow_name
     )
     names = await workflow_names(tx, project_id, window)
     return WorkflowSummary(
@@ -148,16 +145,19 @@ async def project_summary(
 ) -> ProjectSummary:
     """The project overall, per workflow and per workflow and branch (all branches), with trends.
 
-    Reads the weekly and daily rollups of every branch and of ``*`` once per window (the per-workflow
+    Reads the weekly and daily rollups of every branch and of ``*`` for both windows at once (the per-workflow
     figures are the ``*`` rows, the project's their sum); every figure's duration statistics are computed
     together.
     """
     # no first/last run times in this answer, so they are not read
-    cur = await workflow_tallies(
-        tx, [project_id], window, branch=None, key=_by_name_branch, per_branch=True, spans=False
-    )
-    prev = await workflow_tallies(
-        tx, [project_id], window.previous(), branch=None, key=_by_name_branch, per_branch=True, spans=False
+    cur, prev = await workflow_tallies_of(
+        tx,
+        [project_id],
+        [window, window.previous()],
+        branch=None,
+        key=_by_name_branch,
+        per_branch=True,
+        spans=False,
     )
     cur_wf, prev_wf = _all_branches(cur), _all_branches(prev)
     all_workflows = sorted(cur_wf)
@@ -205,11 +205,14 @@ async def org_summary(
     tx: AsyncSession, project_ids: Sequence[str], window: Window
 ) -> tuple[Compared, dict[str, Compared]]:
     """The org overall and each project (by id), this window against the previous one."""
-    cur = await workflow_tallies(
-        tx, project_ids, window, branch=None, key=_by_project, durations=False, spans=False
-    )
-    prev = await workflow_tallies(
-        tx, project_ids, window.previous(), branch=None, key=_by_project, durations=False, spans=False
+    cur, prev = await workflow_tallies_of(
+        tx,
+        project_ids,
+        [window, window.previous()],
+        branch=None,
+        key=_by_project,
+        durations=False,
+        spans=False,
     )
     days = window.days
     per_project = {
