@@ -131,6 +131,12 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=100_000, help="workflow runs (about 10 job runs each)")
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--fresh", action="store_true", help="drop and re-seed the bench database")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="run only endpoints whose label contains this (repeatable)",
+    )
     parser.add_argument("--data", type=Path, default=DATA, help="where the SQLite bench database is kept")
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
@@ -149,6 +155,8 @@ async def main() -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             print(f"{'endpoint':44} {'median ms':>10} {'cpu ms':>7}  status")
             for label, path, params in ENDPOINTS:
+                if args.only and not any(part in label for part in args.only):
+                    continue
                 status: list[int] = []
 
                 async def call(
