@@ -54,6 +54,16 @@ def pack_pairs(pairs: Iterable[tuple[int, int]]) -> bytes:
     return flat.tobytes()
 
 
+def pack_listed(listed: str) -> bytes:
+    """Comma-separated durations (as SQL's ``string_agg``/``group_concat`` gives them) as a packed
+    histogram of ``(duration, 1)`` pairs."""
+    flat = array("i", [1]) * (2 * (listed.count(",") + 1))
+    flat[0::2] = array("i", map(int, listed.split(",")))
+    if sys.byteorder == "big":
+        flat.byteswap()
+    return flat.tobytes()
+
+
 def _ints(blob: bytes) -> array[int]:
     flat = array("i")
     flat.frombytes(blob)

@@ -7,12 +7,24 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import LargeBinary, Table, case, cast, func, literal_column, null, or_, select, union_all
+from sqlalchemy import (
+    LargeBinary,
+    Table,
+    Text,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from circlet.insights._sql import dialect
-from circlet.insights.durations import pack_pairs
+from circlet.insights.durations import pack_listed
 from circlet.insights.recording import ALL_BRANCHES, OUTCOMES, Outcome, outcome_of
 from circlet.insights.tally import Tally
 from circlet.insights.windows import Window, split_hours, split_weeks
@@ -158,48 +170,52 @@ async def _add_workflow_edges(
     per_branch: bool,
 ) -> None:
     """Add the raw workflow runs created in the ``[start, end)`` edges (each tagged with the index of
-    its window in ``outs``), summed in SQL per (project, workflow, branch): counts and sums per status,
-    and the successful durations as ``(duration, count)`` pairs. One statement for both (a UNION ALL of
-    range scans, the pairs told apart by a NULL status)."""
+    its window in ``outs``), summed in SQL per (project, workflow, branch, status): counts and sums, and
+    the successful runs' durations as one comma-separated list. One statement (a UNION ALL of one range
+    scan per edge), one row per group rather than per distinct duration."""
     t = WF_RUNS
-    group = (t.c.project_id, t.c.workflow_name, t.c.branch)
+    group = (t.c.project_id, t.c.workflow_name, t.c.branch, t.c.status)
     where: list[ColumnElement[bool]] = [t.c.project_id.in_(project_ids)]
     where += [] if branch is None else [t.c.branch == branch]
     where += [] if workflow_name is None else [t.c.workflow_name == workflow_name]
-    in_edges = [(i, [*where, t.c.created_at >= start, t.c.created_at < end]) for i, start, end in edges]
-    sums = [
+    listed = _list_ints(tx, case((t.c.status == Outcome.SUCCESS.value, t.c.duration_s)))
+    sums = union_all(*[
         select(
-            literal_column(str(i)), *group, t.c.status, func.count(), func.sum(t.c.duration_s),
-            func.min(t.c.created_at), func.max(t.c.created_at), func.count(t.c.recovery_s),
-            func.coalesce(func.sum(t.c.recovery_s), 0),
-        ).where(*edge).group_by(*group, t.c.status)
-        for i, edge in in_edges
-    ]  # fmt: skip
-    pairs = [
-        select(
-            literal_column(str(i)), *group, null(), func.count(), t.c.duration_s, null(), null(), null(), null()
-        ).where(*edge, t.c.status == Outcome.SUCCESS.value).group_by(*group, t.c.duration_s)
-        for i, edge in in_edges
-    ]  # fmt: skip
-
-    def keys(project: str, name: str, run_branch: str) -> list[Hashable]:
-        """Where a run counts: its branch, and with ``per_branch`` also ``*``."""
-        branches = (run_branch, ALL_BRANCHES) if per_branch else (run_branch,)
-        return [key(project, name, b) for b in branches]
-
-    found: dict[tuple[int, str, str, str], list[tuple[int, int]]] = {}
-    rows = (await tx.execute(union_all(*sums, *pairs))).all()
-    for index, project, name, run_branch, status, count, total, first, last, recoveries, recovery_s in rows:
-        if status is None:  # a (duration, count) pair of successful runs
-            found.setdefault((index, project, name, run_branch), []).append((total, count))
-            continue
+            literal_column(str(i)), *group, func.count(), func.sum(t.c.duration_s), func.min(t.c.created_at),
+            func.max(t.c.created_at), func.count(t.c.recovery_s), func.coalesce(func.sum(t.c.recovery_s), 0),
+            listed,
+        ).where(*where, t.c.created_at >= start, t.c.created_at < end).group_by(*group)
+        for i, start, end in edges
+    ])  # fmt: skip
+    rows = (await tx.execute(sums)).all()
+    for (
+        index,
+        project,
+        name,
+        run_branch,
+        status,
+        count,
+        total,
+        first,
+        last,
+        recoveries,
+        recovery_s,
+        ds,
+    ) in rows:
         counts = _outcome_counts(OUTCOMES[status], count, int(total or 0))
-        for k in keys(project, name, run_branch):
-            outs[index][k].add_rollup(counts, first, last, None, (recoveries, int(recovery_s)))
-    for (index, project, name, run_branch), histogram in found.items():
-        blob = pack_pairs(histogram)
-        for k in keys(project, name, run_branch):
-            outs[index][k].blobs.append(blob)
+        blob = pack_listed(ds) if ds else None
+        branches = (run_branch, ALL_BRANCHES) if per_branch else (run_branch,)
+        for b in branches:  # where a run counts: its branch, and with ``per_branch`` also ``*``
+            outs[index][key(project, name, b)].add_rollup(
+                counts, first, last, blob, (recoveries, int(recovery_s))
+            )
+
+
+def _list_ints(tx: AsyncSession, column: Any) -> ColumnElement[Any]:
+    """The group's non-NULL integers as one comma-separated text (NULL when there are none)."""
+    if dialect(tx) == "postgresql":
+        return func.string_agg(cast(column, Text), literal_column("','"))
+    return func.group_concat(column, literal_column("','"))
 
 
 def _outcome_counts(
