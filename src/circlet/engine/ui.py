@@ -94,9 +94,15 @@ async def pipeline_summaries(tx: AsyncSession, pipelines: list[Pipeline]) -> lis
 async def pipeline_rows(
     tx: AsyncSession, project: Project, *, branch: str | None, page_token: str | None
 ) -> Page[PipelineSummary]:
-    """A page of the project's pipelines, newest first, each with its workflows (two reads)."""
+    """A page of the project's pipelines, newest first, each with its workflows (two reads); the
+    pipelines' config texts are not read (a list shows none of them)."""
     page = await pipeline_store.list_pipelines(
-        tx, project_ids=[project.id], branch=branch, page_token=page_token, page_size=PIPELINES_PER_PAGE
+        tx,
+        project_ids=[project.id],
+        branch=branch,
+        page_token=page_token,
+        page_size=PIPELINES_PER_PAGE,
+        config=False,
     )
     return Page(await pipeline_summaries(tx, page.items), page.next_page_token)
 
@@ -109,7 +115,9 @@ async def project_cards(tx: AsyncSession, user: User) -> list[tuple[Org, list[Pr
     for org in orgs:
         mine = []
         for project in (p for p in projects if p.org_id == org.id):
-            latest = await pipeline_store.list_pipelines(tx, project_ids=[project.id], page_size=1)
+            latest = await pipeline_store.list_pipelines(
+                tx, project_ids=[project.id], page_size=1, config=False
+            )
             summary = await pipeline_summary(tx, latest.items[0]) if latest.items else None
             mine.append(ProjectCard(project, summary))
         cards.append((org, mine))

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from circlet.errors import NotFound
 from circlet.model.pipelines import Pipeline
@@ -19,9 +20,19 @@ from circlet.store.tables import PipelineRow, ProjectRow, UserRow
 from circlet.types import PipelineId, ProjectId, UserId
 
 _COLUMNS = (PipelineRow, ProjectRow.slug, UserRow.login, UserRow.avatar_url)
+#: The config texts (often tens of kB each) a list leaves unread unless asked for them.
+_CONFIG_TEXTS = (
+    PipelineRow.config_source,
+    PipelineRow.config_compiled,
+    PipelineRow.setup_config,
+    PipelineRow.setup_config_compiled,
+)
 
 
-def _pipeline(row: PipelineRow, slug: str, login: str | None, avatar: str | None) -> Pipeline:
+def _pipeline(
+    row: PipelineRow, slug: str, login: str | None, avatar: str | None, *, config: bool = True
+) -> Pipeline:
+    """The model of a row; without ``config`` its config texts are left empty (they were not read)."""
     return Pipeline(
         id=PipelineId(row.id),
         project_id=ProjectId(row.project_id),
@@ -42,10 +53,10 @@ def _pipeline(row: PipelineRow, slug: str, login: str | None, avatar: str | None
         parameters=row.parameters or {},
         trigger_parameters=row.trigger_parameters or {},
         errors=row.errors or [],
-        config_source=row.config_source,
-        config_compiled=row.config_compiled,
-        setup_config=row.setup_config,
-        setup_config_compiled=row.setup_config_compiled,
+        config_source=row.config_source if config else "",
+        config_compiled=row.config_compiled if config else "",
+        setup_config=row.setup_config if config else "",
+        setup_config_compiled=row.setup_config_compiled if config else "",
     )
 
 
@@ -137,9 +148,13 @@ async def list_pipelines(
     actor_id: UserId | None = None,
     page_token: str | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
+    config: bool = True,
 ) -> Page[Pipeline]:
-    """Pipelines of the given projects, newest first."""
+    """Pipelines of the given projects, newest first; with ``config=False`` their config texts are
+    not read (left empty on the models), for lists that show none of them."""
     query = _base().where(PipelineRow.project_id.in_(project_ids))
+    if not config:
+        query = query.options(*(defer(c, raiseload=True) for c in _CONFIG_TEXTS))
     if branch is not None:
         query = query.where(PipelineRow.branch == branch)
     if actor_id is not None:
@@ -154,7 +169,7 @@ async def list_pipelines(
             query.order_by(PipelineRow.created_at.desc(), PipelineRow.id.desc()).limit(page_size + 1)
         )
     ).all()
-    items = [_pipeline(*r) for r in rows[:page_size]]
+    items = [_pipeline(*r, config=config) for r in rows[:page_size]]
     token = encode_token([items[-1].created_at.isoformat(), items[-1].id]) if len(rows) > page_size else None
     return Page(items=items, next_page_token=token)
 

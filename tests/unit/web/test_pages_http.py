@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -185,3 +186,45 @@ async def test_pages_say_how_long_the_server_took(
     await _project_with_user(client, make_user, make_repo, make_project, PLAN_CONFIG)
     response = await client.get("/pipelines/gh/acme/app")
     assert re.fullmatch(r"app;dur=\d+\.\d", response.headers["server-timing"])
+
+
+_CONFIG_COLUMNS = ("config_source", "config_compiled", "setup_config")
+
+
+def _pipeline_reads(seen: list[str]) -> list[str]:
+    return [q for q in seen if "FROM pipelines" in q]
+
+
+async def test_the_pipelines_list_and_its_stream_leave_the_config_texts_unread(
+    client: httpx.AsyncClient,
+    store: Store,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+) -> None:
+    token = await _project_with_user(client, make_user, make_repo, make_project, PLAN_CONFIG)
+    await _trigger(client, token)
+    api = {"Circle-Token": token}
+    pipeline = (await client.get("/api/v2/project/gh/acme/app/pipeline", headers=api)).json()["items"][0]
+    for workflow in (await client.get(f"/api/v2/pipeline/{pipeline['id']}/workflow", headers=api)).json()[
+        "items"
+    ]:
+        assert (
+            await client.post(f"/api/v2/workflow/{workflow['id']}/cancel", headers=api)
+        ).status_code == 202
+    with counting_statements(store) as listed:
+        html = (await client.get("/pipelines/gh/acme/app")).text
+        async with asyncio.timeout(20):
+            streamed = (await client.get("/pipelines/gh/acme/app/live")).text
+        cards = (await client.get("/")).text
+    with counting_statements(store) as config_page:
+        config = (await client.get("/pipelines/gh/acme/app/1/config")).text
+    assert 'data-pipeline="1"' in html and "Canceled" in html
+    assert "event: swap" in streamed and "event: end" in streamed and "Canceled" in streamed
+    assert "#1</span>" in cards  # the project card shows its latest pipeline
+    reads = _pipeline_reads(listed)
+    assert len(reads) >= 3  # the list, the stream's read, the project card
+    assert not [q for q in reads if any(c in q for c in _CONFIG_COLUMNS)]
+    # the config page still reads them (and shows them), so the check above sees them when read
+    assert any("config_source" in q for q in _pipeline_reads(config_page))
+    assert "cimg/base:stable" in config
