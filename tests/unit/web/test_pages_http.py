@@ -11,9 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from markupsafe import escape
 from sqlalchemy import event
 
+from circlet.engine.continuation import key_hash
+from circlet.store import pipelines as pipeline_store
 from circlet.store.db import Store
+from circlet.types import PipelineId
 from tests.conftest import MakeProject, MakeRepo, MakeUser
 from tests.unit.web.test_auth_http import sign_in
 
@@ -228,3 +232,69 @@ async def test_the_pipelines_list_and_its_stream_leave_the_config_texts_unread(
     # the config page still reads them (and shows them), so the check above sees them when read
     assert any("config_source" in q for q in _pipeline_reads(config_page))
     assert "cimg/base:stable" in config
+
+
+SETUP_CONFIG = """\
+version: 2.1
+setup: true
+jobs:
+  generate: {docker: [{image: cimg/base:stable}], steps: [{run: echo generating}]}
+workflows:
+  setup: {jobs: [generate]}
+"""
+CONTINUED_CONFIG = """\
+version: 2.1
+jobs:
+  say: {docker: [{image: cimg/base:stable}], steps: [{run: echo continued}]}
+workflows:
+  continued: {jobs: [say]}
+"""
+
+
+def _pre(html: str, element_id: str) -> str:
+    match = re.search(rf'<pre class="code" id="{element_id}">(.*?)</pre>', html, re.S)
+    assert match, f"no #{element_id} on the page"
+    return match.group(1)
+
+
+async def test_a_setup_pipelines_config_page_shows_the_setup_pair_beside_the_continued_config(
+    client: httpx.AsyncClient,
+    store: Store,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+) -> None:
+    token = await _project_with_user(client, make_user, make_repo, make_project, SETUP_CONFIG)
+    pipeline = await _trigger(client, token)
+    pending = (await client.get("/pipelines/gh/acme/app/1/config")).text
+    assert "echo generating" in _pre(pending, "config-setup-source")
+    assert "echo generating" in _pre(pending, "config-setup-compiled")
+    assert "Not continued (yet)" in pending
+    async with store.transaction() as tx:  # the clear key only reaches the setup job: set a known one
+        await pipeline_store.set_continuation_key(tx, PipelineId(pipeline["id"]), key_hash("known-key"))
+    continued = await client.post(
+        "/api/v2/pipeline/continue",
+        json={"continuation-key": "known-key", "configuration": CONTINUED_CONFIG},
+    )
+    assert continued.status_code == 200, continued.text
+    api = (
+        await client.get(f"/api/v2/pipeline/{pipeline['id']}/config", headers={"Circle-Token": token})
+    ).json()
+    html = (await client.get("/pipelines/gh/acme/app/1/config")).text
+    assert "Continued source" in html and "Not continued" not in html
+    assert "echo continued" in _pre(html, "config-source") and "echo continued" in _pre(
+        html, "config-compiled"
+    )
+    assert _pre(html, "config-setup-source") == str(escape(api["setup-config"]))
+    assert _pre(html, "config-setup-compiled") == str(escape(api["compiled-setup-config"]))
+    assert "echo generating" in api["compiled-setup-config"]
+
+
+async def test_a_plain_pipelines_config_page_has_no_setup_pair(
+    client: httpx.AsyncClient, make_user: MakeUser, make_repo: MakeRepo, make_project: MakeProject
+) -> None:
+    token = await _project_with_user(client, make_user, make_repo, make_project, PLAN_CONFIG)
+    await _trigger(client, token)
+    html = (await client.get("/pipelines/gh/acme/app/1/config")).text
+    assert "cimg/base:stable" in _pre(html, "config-compiled")
+    assert 'id="config-setup' not in html and "Continued source" not in html
