@@ -185,7 +185,10 @@ class DurationStats:
 
     @classmethod
     def empty(cls) -> DurationStats:
-        return cls(0, None, None, None, None, None, 0, None)
+        return _EMPTY  # frozen, so one instance serves every empty group
+
+
+_EMPTY = DurationStats(0, None, None, None, None, None, 0, None)
 
 
 SMALL = 512  #: below this many values plain Python beats numpy's per-call overhead
