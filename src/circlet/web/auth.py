@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -9,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from circlet.api.deps import TxDep
-from circlet.engine import ui
+from circlet.engine import Tx, ui
 from circlet.errors import CIError
 from circlet.model.accounts import User
 from circlet.web.sessions import (
@@ -90,6 +91,19 @@ async def web_user(request: Request, tx: TxDep) -> User:
         raise SignInRequired(target)
     request.state.web_user = user
     return user
+
+
+def session_check(request: Request, user: User) -> Callable[[Tx], Awaitable[bool]]:
+    """For a live stream: whether the session it opened with is still valid (the cookie not expired,
+    its token not revoked, and still the same user's)."""
+    codec, cookie = web_state(request).codec, request.cookies.get(SESSION_COOKIE)
+
+    async def still_valid(tx: Tx) -> bool:
+        token = codec.open(cookie)
+        found = await ui.user_for_token(tx, token) if token else None
+        return found is not None and found.id == user.id
+
+    return still_valid
 
 
 async def check_csrf(request: Request) -> None:

@@ -6,6 +6,10 @@ only when that state changed, and sends ``end`` and stops once the thing is fini
 browser's ``EventSource`` does not reconnect. Between reads it holds no transaction (SQLite has one
 connection): it sleeps ``poll_s``, or less when a wake-up (a job's output appended) comes first.
 ``static/live.js`` follows the ``swap`` streams; ``static/job.js`` the job's.
+
+A stream checks the session it opened with again (``session``) before it sends a changed part and at
+least every ``SESSION_RECHECK_S``; once the session is no longer valid (expired, its token revoked) it
+sends ``end`` with the data ``signed-out`` and stops.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ POLL_S = 1.0  # seconds between state reads when nothing woke the stream
 KEEPALIVE_S = 15.0  # seconds of silence before a comment line keeps proxies from closing the stream
 RETRY_MS = 3000  # the reconnect delay an EventSource is told to use (after a dropped connection)
 MIN_READ_GAP_S = 0.25  # seconds: wake-ups closer together than this are read once
+SESSION_RECHECK_S = 30.0  # seconds: a stream checks its session again at least this often
+SIGNED_OUT = "signed-out"  #: the data of the ``end`` event a stream sends when its session is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,7 @@ class Snapshot:
 
 OpenTx = Callable[[], AbstractAsyncContextManager[Tx]]
 Read = Callable[[Tx], Awaitable[Snapshot]]
+SessionCheck = Callable[[Tx], Awaitable[bool]]  #: whether the stream's session is still valid
 
 
 def frame(event: str, data: str) -> bytes:
@@ -49,20 +56,29 @@ async def events(
     open_tx: OpenTx,
     read: Read,
     *,
+    session: SessionCheck,
     event: str = "swap",
     wake: asyncio.Event | None = None,
     poll_s: float = POLL_S,
     keepalive_s: float = KEEPALIVE_S,
 ) -> AsyncIterator[bytes]:
-    """The stream's frames: ``event`` each time the state changed, then ``end``."""
+    """The stream's frames: ``event`` each time the state changed, then ``end`` (with ``signed-out``
+    when the session stopped being valid)."""
     loop = asyncio.get_running_loop()
     yield f"retry: {RETRY_MS}\n\n".encode()
     last: Any = object()
-    last_sent = loop.time()
+    last_sent = checked = loop.time()
     while True:
         async with open_tx() as tx:
             snapshot = await read(tx)
-        if snapshot.fingerprint != last:
+            changed = snapshot.fingerprint != last
+            due = changed or loop.time() - checked >= SESSION_RECHECK_S
+            valid = await session(tx) if due else True
+        if not valid:
+            yield frame("end", SIGNED_OUT)
+            return
+        checked = loop.time() if due else checked
+        if changed:
             last = snapshot.fingerprint
             yield frame(event, snapshot.render())
             last_sent = loop.time()

@@ -11,7 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import delete
 
+from circlet.engine import accounts
+from circlet.store.accounts import hash_token
+from circlet.store.db import Store
+from circlet.store.tables import TokenRow
+from circlet.web import live
 from tests.conftest import MakeProject, MakeRepo, MakeUser
 from tests.unit.web.test_auth_http import sign_in
 
@@ -165,3 +171,58 @@ async def test_streams_need_a_session_and_access(
             f"/pipelines/gh/acme/app/1/workflows/{workflow['id']}/live",
         ):
             assert (await stranger.get(url)).status_code == 404
+
+
+async def _revoke(store: Store, token: str, *, after_s: float) -> None:
+    await asyncio.sleep(after_s)
+    async with store.transaction() as tx:
+        await tx.execute(delete(TokenRow).where(TokenRow.token_hash == hash_token(token)))
+
+
+async def test_a_stream_ends_instead_of_sending_a_change_once_its_token_is_revoked(
+    client: httpx.AsyncClient,
+    store: Store,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+) -> None:
+    token, workflow = await _running_pipeline(client, make_user, make_repo, make_project)
+    async with store.transaction() as tx:
+        other = await accounts.create_token(tx, "alice")  # alice's second token outlives the session's
+
+    async def revoke_then_cancel() -> None:
+        await _revoke(store, token, after_s=1.5)
+        cancel = await client.post(
+            f"/api/v2/workflow/{workflow['id']}/cancel", headers={"Circle-Token": other}
+        )
+        assert cancel.status_code == 202
+
+    async with asyncio.timeout(STREAM_TIMEOUT_S):
+        response, _ = await asyncio.gather(client.get("/pipelines/gh/acme/app/live"), revoke_then_cancel())
+    events = parse(response.text)
+    assert [e for e, _ in events] == ["swap", "end"]
+    assert "Running" in events[0][1] and events[1][1] == live.SIGNED_OUT
+    assert "Canceled" not in response.text  # the change after the revocation was not sent
+
+
+async def test_a_stream_with_nothing_changing_still_ends_when_its_token_is_revoked(
+    client: httpx.AsyncClient,
+    store: Store,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(live, "SESSION_RECHECK_S", 0.5)  # instead of every 30 s
+    token, workflow = await _running_pipeline(client, make_user, make_repo, make_project)
+    jobs = (
+        await client.get(f"/api/v2/workflow/{workflow['id']}/job", headers={"Circle-Token": token})
+    ).json()
+    number = next(j["job_number"] for j in jobs["items"] if j["name"] == "build")
+    async with asyncio.timeout(STREAM_TIMEOUT_S):  # the job stays queued: only the check ends it
+        response, _ = await asyncio.gather(
+            client.get(f"/jobs/gh/acme/app/{number}/progress/stream"), _revoke(store, token, after_s=1.5)
+        )
+    events = parse(response.text)
+    assert [e for e, _ in events] == ["progress", "end"]
+    assert json.loads(events[0][1])["status"] == "queued" and events[1][1] == live.SIGNED_OUT

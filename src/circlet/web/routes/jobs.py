@@ -18,7 +18,7 @@ from circlet.errors import NotFound
 from circlet.model.accounts import Project, User
 from circlet.model.pipelines import Step
 from circlet.web import live, output
-from circlet.web.auth import WebUser, csrf_token, web_user
+from circlet.web.auth import WebUser, csrf_token, session_check, web_user
 from circlet.web.errors import WebRoute
 from circlet.web.live import Snapshot
 from circlet.web.pages import page
@@ -139,7 +139,9 @@ async def job_progress_stream(
 
     async def frames() -> AsyncIterator[bytes]:
         with watch.watching(job.id) as appended:
-            async for item in live.events(store.transaction, read, event="progress", wake=appended):
+            async for item in live.events(
+                store.transaction, read, session=session_check(request, user), event="progress", wake=appended
+            ):
                 yield item
 
     return live.stream(frames())

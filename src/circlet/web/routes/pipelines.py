@@ -13,7 +13,7 @@ from circlet.engine import Tx, access, reads, ui
 from circlet.model.accounts import Project, User
 from circlet.model.pipelines import Pipeline
 from circlet.web import live
-from circlet.web.auth import WebUser, web_user
+from circlet.web.auth import WebUser, session_check, web_user
 from circlet.web.errors import WebRoute
 from circlet.web.live import Snapshot
 from circlet.web.pages import page
@@ -88,7 +88,7 @@ async def project_pipelines_live(
             fingerprint, not context["live"], lambda: renderer.html(request, "_pipeline_rows.html", context)
         )
 
-    return live.stream(live.events(store.transaction, read))
+    return live.stream(live.events(store.transaction, read, session=session_check(request, user)))
 
 
 async def _workflows_context(tx: Tx, project: Project, pipeline: Pipeline) -> dict[str, Any]:
@@ -144,4 +144,4 @@ async def pipeline_live(
             lambda: renderer.html(request, "_pipeline_workflows.html", context),
         )
 
-    return live.stream(live.events(store.transaction, read))
+    return live.stream(live.events(store.transaction, read, session=session_check(request, user)))

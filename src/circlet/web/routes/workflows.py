@@ -13,7 +13,7 @@ from circlet.engine import Tx, access, reads
 from circlet.errors import NotFound
 from circlet.model.accounts import Project, User
 from circlet.web import graph, live
-from circlet.web.auth import WebUser, csrf_token, web_user
+from circlet.web.auth import WebUser, csrf_token, session_check, web_user
 from circlet.web.errors import WebRoute
 from circlet.web.live import Snapshot
 from circlet.web.pages import page
@@ -85,4 +85,4 @@ async def workflow_live(
             lambda: renderer.html(request, "_workflow_live.html", {**context, "csrf_token": csrf}),
         )
 
-    return live.stream(live.events(store.transaction, read))
+    return live.stream(live.events(store.transaction, read, session=session_check(request, user)))
