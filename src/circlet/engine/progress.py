@@ -84,6 +84,7 @@ async def _store_workflow_status(
 
 async def settle_job(tx: AsyncSession, job_id: str) -> None:
     """Fold a job's tasks into its status once all are final, then advance its workflow."""
+    await workflow_store.lock_job_workflow(tx, job_id)
     tasks = await task_store.list_tasks(tx, job_id)
     final = fold_tasks([t.status for t in tasks])
     if final is None:

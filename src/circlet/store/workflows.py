@@ -15,7 +15,7 @@ from circlet.model.pipelines import Workflow
 from circlet.model.statuses import WorkflowStatus
 from circlet.store._types import utcnow
 from circlet.store.pages import DEFAULT_PAGE_SIZE, Page, decode_token, encode_token
-from circlet.store.tables import PipelineRow, ProjectRow, WorkflowRow
+from circlet.store.tables import JobRow, PipelineRow, ProjectRow, WorkflowRow
 from circlet.types import PipelineId, ProjectId, WorkflowId
 
 
@@ -142,3 +142,14 @@ FINAL_WORKFLOW_STATUSES = frozenset(
         WorkflowStatus.UNAUTHORIZED,
     }
 )
+
+
+async def lock_job_workflow(tx: AsyncSession, job_id: str) -> None:
+    """Hold the row of a job's workflow until ``tx`` ends (PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+    already serializes writers). Two transactions that finish sibling jobs at once then settle the
+    workflow one after the other, so the second sees the first's job final and unblocks what
+    required both."""
+    if tx.get_bind().dialect.name != "postgresql":
+        return
+    owner = select(JobRow.workflow_id).where(JobRow.id == job_id).scalar_subquery()
+    await tx.execute(select(WorkflowRow.id).where(WorkflowRow.id == owner).with_for_update())
