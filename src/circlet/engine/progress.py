@@ -40,7 +40,12 @@ async def queue_job(tx: AsyncSession, job: Job) -> bool:
 
 
 async def advance_workflow(tx: AsyncSession, workflow_id: str) -> WorkflowStatus:
-    """Unblock what can run, then recompute and store the workflow's status."""
+    """Unblock what can run, then recompute and store the workflow's status.
+
+    The workflow's row is locked first: transactions moving the same workflow on (two of its jobs
+    finishing at once) take turns, and each decides on what the one before it committed.
+    """
+    await workflow_store.lock_workflow(tx, workflow_id)
     settled_more = True
     changed = False
     while settled_more:  # a job refused at queueing is final at once: its dependents settle next round

@@ -108,8 +108,13 @@ async def get_job_by_number(tx: AsyncSession, project_id: ProjectId, number: int
 
 
 async def list_workflow_jobs(tx: AsyncSession, workflow_id: str) -> list[Job]:
+    """The workflow's jobs as stored now (rows this transaction read before are read again: another
+    transaction may have committed their changes since)."""
     rows = await tx.execute(
-        _base().where(JobRow.workflow_id == workflow_id).order_by(JobRow.created_at, JobRow.name)
+        _base()
+        .where(JobRow.workflow_id == workflow_id)
+        .order_by(JobRow.created_at, JobRow.name)
+        .execution_options(populate_existing=True)
     )
     return [_job(*r) for r in rows]
 

@@ -85,6 +85,22 @@ async def get_workflow(tx: AsyncSession, workflow_id: str) -> Workflow:
     return _workflow(*result)
 
 
+async def lock_workflow(tx: AsyncSession, workflow_id: str) -> None:
+    """Hold the workflow's row until ``tx`` ends, so what moves it on is decided one transaction at a
+    time: on PostgreSQL (READ COMMITTED) two sibling jobs finishing together would otherwise each read
+    the other still running, and neither would unblock the jobs that require both. Reads after this see
+    what the transaction that held the row committed. On SQLite every transaction already holds the
+    write lock (``BEGIN IMMEDIATE``)."""
+    if tx.get_bind().dialect.name != "postgresql":
+        return
+    await tx.execute(
+        select(WorkflowRow)
+        .where(WorkflowRow.id == workflow_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 async def list_pipeline_workflows(
     tx: AsyncSession, pipeline_id: str, *, page_token: str | None = None, page_size: int = DEFAULT_PAGE_SIZE
 ) -> Page[Workflow]:
