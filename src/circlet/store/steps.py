@@ -44,22 +44,18 @@ async def start_step(
     started_at: datetime,
 ) -> None:
     """Record a step start; a repeated start (a retried request) is ignored."""
-    await tx.execute(
-        insert_for(tx, table_of(StepRow))
-        .values(
-            id=str(uuid.uuid4()),
-            task_id=task_id,
-            job_id=job_id,
-            node_index=node_index,
-            step_index=step_index,
-            name=name,
-            type=type,
-            status=StepStatus.RUNNING.value,
-            started_at=started_at,
-            output_bytes=0,
-            truncated=False,
-        )
-        .on_conflict_do_nothing(index_elements=["task_id", "step_index"])
+    await _insert_step(
+        tx,
+        task_id=task_id,
+        job_id=job_id,
+        node_index=node_index,
+        step_index=step_index,
+        name=name,
+        type=type,
+        status=StepStatus.RUNNING.value,
+        started_at=started_at,
+        output_bytes=0,
+        truncated=False,
     )
 
 
@@ -80,23 +76,28 @@ async def record_step(
     truncated: bool,
 ) -> None:
     """Record a step that started and ended (one statement); a repeated record is ignored."""
+    await _insert_step(
+        tx,
+        task_id=task_id,
+        job_id=job_id,
+        node_index=node_index,
+        step_index=step_index,
+        name=name,
+        type=type,
+        status=status.value,
+        exit_code=exit_code,
+        started_at=started_at,
+        ended_at=ended_at,
+        output_bytes=output_bytes,
+        truncated=truncated,
+    )
+
+
+async def _insert_step(tx: AsyncSession, **values: object) -> None:
+    """Insert one step row unless the task already has that step (a retried request)."""
     await tx.execute(
         insert_for(tx, table_of(StepRow))
-        .values(
-            id=str(uuid.uuid4()),
-            task_id=task_id,
-            job_id=job_id,
-            node_index=node_index,
-            step_index=step_index,
-            name=name,
-            type=type,
-            status=status.value,
-            exit_code=exit_code,
-            started_at=started_at,
-            ended_at=ended_at,
-            output_bytes=output_bytes,
-            truncated=truncated,
-        )
+        .values(id=str(uuid.uuid4()), **values)
         .on_conflict_do_nothing(index_elements=["task_id", "step_index"])
     )
 
