@@ -7,18 +7,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.errors import InvalidTransition, NotFound
 from circlet.model.pipelines import Job
 from circlet.model.statuses import JobStatus, JobType
+from circlet.store._raw import Driver, columns_of, driver
 from circlet.store._types import utcnow
-from circlet.store.tables import JobRow, ProjectRow
+from circlet.store.tables import JobRow
 from circlet.types import JobId, PipelineId, ProjectId, WorkflowId
 
 
-def _job(row: JobRow, slug: str) -> Job:
+def _job(row: Any, slug: str) -> Job:
     return Job(
         id=JobId(row.id),
         workflow_id=WorkflowId(row.workflow_id),
@@ -44,10 +44,6 @@ def _job(row: JobRow, slug: str) -> Job:
         canceled_by=row.canceled_by,
         message=row.message,
     )
-
-
-def _base() -> Any:
-    return select(JobRow, ProjectRow.slug).join(ProjectRow, ProjectRow.id == JobRow.project_id)
 
 
 async def create_job(
@@ -91,32 +87,31 @@ async def create_job(
     return JobId(row.id)
 
 
+_COLUMNS = columns_of(JobRow, alias="j")
+_SELECT = f"SELECT {_COLUMNS.sql}, p.slug FROM jobs j JOIN projects p ON p.id = j.project_id"
+
+
 async def get_job(tx: AsyncSession, job_id: str) -> Job:
-    result = (await tx.execute(_base().where(JobRow.id == job_id))).first()
-    if result is None:
+    db = await driver(tx)
+    row = await db.fetchone(f"{_SELECT} WHERE j.id = ?", job_id)
+    if row is None:
         raise NotFound("Job not found.")
-    return _job(*result)
+    return _job(_COLUMNS.read(row), row[_COLUMNS.width])
 
 
 async def get_job_by_number(tx: AsyncSession, project_id: ProjectId, number: int) -> Job:
-    result = (
-        await tx.execute(_base().where(JobRow.project_id == project_id, JobRow.number == number))
-    ).first()
-    if result is None:
+    db = await driver(tx)
+    row = await db.fetchone(f"{_SELECT} WHERE j.project_id = ? AND j.number = ?", project_id, number)
+    if row is None:
         raise NotFound("Job not found.")
-    return _job(*result)
+    return _job(_COLUMNS.read(row), row[_COLUMNS.width])
 
 
 async def list_workflow_jobs(tx: AsyncSession, workflow_id: str) -> list[Job]:
-    """The workflow's jobs as stored now (rows this transaction read before are read again: another
-    transaction may have committed their changes since)."""
-    rows = await tx.execute(
-        _base()
-        .where(JobRow.workflow_id == workflow_id)
-        .order_by(JobRow.created_at, JobRow.name)
-        .execution_options(populate_existing=True)
-    )
-    return [_job(*r) for r in rows]
+    """The workflow's jobs as stored now."""
+    db = await driver(tx)
+    rows = await db.fetch(f"{_SELECT} WHERE j.workflow_id = ? ORDER BY j.created_at, j.name", workflow_id)
+    return [_job(_COLUMNS.read(r), r[_COLUMNS.width]) for r in rows]
 
 
 async def set_job_status(
@@ -131,10 +126,26 @@ async def set_job_status(
         values.setdefault("started_at", now)
     if new.is_final:
         values.setdefault("stopped_at", now)
-    result = await tx.execute(
-        update(JobRow)
-        .where(JobRow.id == job_id, JobRow.status.in_(allowed))
-        .values(status=new.value, **values)
+    db = await driver(tx)
+    names = ["status", *values]
+    params = [new.value, *(_param(db, name, v) for name, v in values.items())]
+    changed = await db.execute(
+        f"UPDATE jobs SET {', '.join(f'{n} = ?' for n in names)}"
+        f" WHERE id = ? AND status IN ({', '.join('?' * len(allowed))})",
+        *params,
+        job_id,
+        *allowed,
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if changed == 0:
         raise InvalidTransition(entity="job", entity_id=job_id, expected="|".join(allowed), new=new)
+
+
+_JSON_COLUMNS = frozenset({"requires", "requires_statuses", "contexts", "definition"})
+
+
+def _param(db: Driver, name: str, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return db.when(value)
+    if name in _JSON_COLUMNS:
+        return db.json(value)
+    return value

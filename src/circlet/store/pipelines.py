@@ -14,6 +14,7 @@ from sqlalchemy.orm import defer
 from circlet.errors import NotFound
 from circlet.model.pipelines import Pipeline
 from circlet.model.statuses import PipelineState
+from circlet.store._raw import columns_of, driver
 from circlet.store._types import utcnow
 from circlet.store.pages import DEFAULT_PAGE_SIZE, Page, decode_token, encode_token
 from circlet.store.tables import PipelineRow, ProjectRow, UserRow
@@ -29,9 +30,7 @@ _CONFIG_TEXTS = (
 )
 
 
-def _pipeline(
-    row: PipelineRow, slug: str, login: str | None, avatar: str | None, *, config: bool = True
-) -> Pipeline:
+def _pipeline(row: Any, slug: str, login: str | None, avatar: str | None, *, config: bool = True) -> Pipeline:
     """The model of a row; without ``config`` its config texts are left empty (they were not read)."""
     return Pipeline(
         id=PipelineId(row.id),
@@ -121,14 +120,23 @@ async def update_pipeline(tx: AsyncSession, pipeline_id: PipelineId, **values: A
 
 
 async def touch_pipeline(tx: AsyncSession, pipeline_id: str) -> None:
-    await tx.execute(update(PipelineRow).where(PipelineRow.id == pipeline_id).values(updated_at=utcnow()))
+    db = await driver(tx)
+    await db.execute("UPDATE pipelines SET updated_at = ? WHERE id = ?", db.when(utcnow()), pipeline_id)
+
+
+_RAW = columns_of(PipelineRow, alias="p")
+_RAW_SELECT = (
+    f"SELECT {_RAW.sql}, pr.slug, u.login, u.avatar_url FROM pipelines p"
+    " JOIN projects pr ON pr.id = p.project_id LEFT OUTER JOIN users u ON u.id = p.actor_id"
+)
 
 
 async def get_pipeline(tx: AsyncSession, pipeline_id: str) -> Pipeline:
-    result = (await tx.execute(_base().where(PipelineRow.id == pipeline_id))).first()
-    if result is None:
+    db = await driver(tx)
+    row = await db.fetchone(f"{_RAW_SELECT} WHERE p.id = ?", pipeline_id)
+    if row is None:
         raise NotFound("Pipeline not found.")
-    return _pipeline(*result)
+    return _pipeline(_RAW.read(row), *row[_RAW.width :])
 
 
 async def get_pipeline_by_number(tx: AsyncSession, project_id: ProjectId, number: int) -> Pipeline:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.errors import Conflict, NotFound
 from circlet.model.accounts import Org, Project
+from circlet.store._raw import columns_of, driver
 from circlet.store._types import utcnow
 from circlet.store.tables import OrgRow, ProjectRow
 from circlet.types import OrgId, ProjectId
 
 
-def _project(row: ProjectRow, org: OrgRow) -> Project:
+def _project(row: Any, org: Any) -> Project:
     return Project(
         id=ProjectId(row.id),
         org_id=OrgId(row.org_id),
@@ -72,13 +74,19 @@ async def update_project(
     return await get_project(tx, project_id)
 
 
+_RAW = columns_of(ProjectRow, alias="p")
+_RAW_ORG = columns_of(OrgRow, alias="o")
+
+
 async def get_project(tx: AsyncSession, project_id: str) -> Project:
-    result = (
-        await tx.execute(select(ProjectRow, OrgRow).join(OrgRow).where(ProjectRow.id == project_id))
-    ).first()
-    if result is None:
+    db = await driver(tx)
+    row = await db.fetchone(
+        f"SELECT {_RAW.sql}, {_RAW_ORG.sql} FROM projects p JOIN orgs o ON o.id = p.org_id WHERE p.id = ?",
+        project_id,
+    )
+    if row is None:
         raise NotFound("Project not found.")
-    return _project(*result)
+    return _project(_RAW.read(row), _RAW_ORG.read(row, _RAW.width))
 
 
 async def find_project(tx: AsyncSession, slug: str) -> Project | None:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.model.pipelines import Step
 from circlet.model.statuses import StepStatus
-from circlet.store._upsert import insert_for, table_of
+from circlet.store._raw import Driver, columns_of, driver
 from circlet.store.tables import StepRow
 from circlet.types import JobId, TaskId
 
 
-def _step(row: StepRow) -> Step:
+def _step(row: Any) -> Step:
     return Step(
         task_id=TaskId(row.task_id),
         job_id=JobId(row.job_id),
@@ -95,11 +95,38 @@ async def record_step(
 
 async def _insert_step(tx: AsyncSession, **values: object) -> None:
     """Insert one step row unless the task already has that step (a retried request)."""
-    await tx.execute(
-        insert_for(tx, table_of(StepRow))
-        .values(id=str(uuid.uuid4()), **values)
-        .on_conflict_do_nothing(index_elements=["task_id", "step_index"])
+    db = await driver(tx)
+    row = {"id": str(uuid.uuid4()), "exit_code": None, "ended_at": None, **values}
+    await db.execute(
+        f"INSERT INTO steps ({', '.join(_INSERTED)}) VALUES ({', '.join('?' * len(_INSERTED))})"
+        " ON CONFLICT (task_id, step_index) DO NOTHING",
+        *(_param(db, name, row[name]) for name in _INSERTED),
     )
+
+
+_INSERTED = (
+    "id",
+    "task_id",
+    "job_id",
+    "node_index",
+    "step_index",
+    "name",
+    "type",
+    "status",
+    "exit_code",
+    "started_at",
+    "ended_at",
+    "output_bytes",
+    "truncated",
+)
+
+
+def _param(db: Driver, name: str, value: object) -> object:
+    if isinstance(value, datetime):
+        return db.when(value)
+    if name == "truncated":
+        return db.flag(bool(value))
+    return value
 
 
 async def finish_step(
@@ -115,19 +142,19 @@ async def finish_step(
 ) -> None:
     """End a running step; ``output_bytes`` (when given) is its final output size, and ``truncated``
     marks its output as cut by the cap (never unmarks it)."""
+    db = await driver(tx)
     values: dict[str, object] = {"status": status.value, "exit_code": exit_code, "ended_at": ended_at}
     if output_bytes is not None:
         values["output_bytes"] = output_bytes
     if truncated:
         values["truncated"] = True
-    await tx.execute(
-        update(StepRow)
-        .where(
-            StepRow.task_id == task_id,
-            StepRow.step_index == step_index,
-            StepRow.status == StepStatus.RUNNING.value,
-        )
-        .values(**values)
+    await db.execute(
+        f"UPDATE steps SET {', '.join(f'{n} = ?' for n in values)}"
+        " WHERE task_id = ? AND step_index = ? AND status = ?",
+        *(_param(db, n, v) for n, v in values.items()),
+        task_id,
+        step_index,
+        StepStatus.RUNNING.value,
     )
 
 
@@ -135,11 +162,14 @@ async def set_output_size(
     tx: AsyncSession, *, task_id: str, step_index: int, size: int, truncated: bool
 ) -> None:
     """Record a step's output size; ``truncated`` marks it as cut by the cap (never unmarks it)."""
-    values: dict[str, object] = {"output_bytes": size}
-    if truncated:
-        values["truncated"] = True
-    await tx.execute(
-        update(StepRow).where(StepRow.task_id == task_id, StepRow.step_index == step_index).values(**values)
+    db = await driver(tx)
+    await db.execute(
+        f"UPDATE steps SET output_bytes = ?{', truncated = ?' if truncated else ''}"
+        " WHERE task_id = ? AND step_index = ?",
+        size,
+        *((db.flag(True),) if truncated else ()),
+        task_id,
+        step_index,
     )
 
 
@@ -147,24 +177,33 @@ async def finish_running_steps(
     tx: AsyncSession, task_id: str, *, status: StepStatus, ended_at: datetime
 ) -> None:
     """End every step of a task still running (the runner died or the job was canceled)."""
-    await tx.execute(
-        update(StepRow)
-        .where(StepRow.task_id == task_id, StepRow.status == StepStatus.RUNNING.value)
-        .values(status=status.value, ended_at=ended_at)
+    db = await driver(tx)
+    await db.execute(
+        "UPDATE steps SET status = ?, ended_at = ? WHERE task_id = ? AND status = ?",
+        status.value,
+        db.when(ended_at),
+        task_id,
+        StepStatus.RUNNING.value,
     )
+
+
+_COLUMNS = columns_of(StepRow)
 
 
 async def list_steps(tx: AsyncSession, job_id: str) -> list[Step]:
-    rows = await tx.scalars(
-        select(StepRow).where(StepRow.job_id == job_id).order_by(StepRow.step_index, StepRow.node_index)
+    db = await driver(tx)
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS.sql} FROM steps WHERE job_id = ? ORDER BY step_index, node_index", job_id
     )
-    return [_step(r) for r in rows]
+    return [_step(_COLUMNS.read(r)) for r in rows]
 
 
 async def get_step(tx: AsyncSession, job_id: str, node_index: int, step_index: int) -> Step | None:
-    row = await tx.scalar(
-        select(StepRow).where(
-            StepRow.job_id == job_id, StepRow.node_index == node_index, StepRow.step_index == step_index
-        )
+    db = await driver(tx)
+    row = await db.fetchone(
+        f"SELECT {_COLUMNS.sql} FROM steps WHERE job_id = ? AND node_index = ? AND step_index = ?",
+        job_id,
+        node_index,
+        step_index,
     )
-    return _step(row) if row else None
+    return _step(_COLUMNS.read(row)) if row else None

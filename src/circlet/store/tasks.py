@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.errors import Conflict, NotFound
 from circlet.model.pipelines import Task
 from circlet.model.statuses import JobStatus
+from circlet.store._raw import columns_of, driver
 from circlet.store._types import utcnow
 from circlet.store.tables import TaskRow
 from circlet.types import JobId, TaskId
@@ -18,7 +20,7 @@ from circlet.types import JobId, TaskId
 HOSTED_CLASSES = "*"
 
 
-def _task(row: TaskRow) -> Task:
+def _task(row: Any) -> Task:
     return Task(
         id=TaskId(row.id),
         job_id=JobId(row.job_id),
@@ -52,6 +54,11 @@ async def create_tasks(tx: AsyncSession, job_id: JobId, *, count: int, resource_
     await tx.flush()
 
 
+_COLUMNS = columns_of(TaskRow)
+_CLAIM_ANY = "resource_class NOT LIKE '%/%'"
+_CLAIM_ONE = "resource_class = ?"
+
+
 async def claim_task(
     tx: AsyncSession, *, resource_class: str, runner_id: str, runner_name: str, lease_s: float
 ) -> Task | None:
@@ -64,41 +71,33 @@ async def claim_task(
     take different rows; on SQLite the transaction already holds the write lock (``BEGIN IMMEDIATE``).
     The update is still a compare-and-set on ``status``, so a task is never leased twice.
     """
-    matches: ColumnElement[bool]
-    if resource_class == HOSTED_CLASSES:
-        matches = TaskRow.resource_class.not_like("%/%")
-    else:
-        matches = TaskRow.resource_class == resource_class
-    candidate = (
-        select(TaskRow.id)
-        .where(TaskRow.status == JobStatus.QUEUED.value, matches)
-        .order_by(TaskRow.created_at)
-        .limit(1)
-    )
-    if tx.get_bind().dialect.name == "postgresql":
-        candidate = candidate.with_for_update(skip_locked=True)
+    db = await driver(tx)
+    hosted = resource_class == HOSTED_CLASSES
     now = utcnow()
-    row = await tx.scalar(  # one statement: the candidate is a subquery of the update
-        update(TaskRow)
-        .where(TaskRow.id == candidate.scalar_subquery(), TaskRow.status == JobStatus.QUEUED.value)
-        .values(
-            status=JobStatus.RUNNING.value,
-            runner_id=runner_id,
-            runner_name=runner_name,
-            lease_id=str(uuid.uuid4()),
-            lease_expires_at=now + timedelta(seconds=lease_s),
-            started_at=now,
-        )
-        .returning(TaskRow)
+    row = await db.fetchone(
+        f"UPDATE tasks SET status = ?, runner_id = ?, runner_name = ?, lease_id = ?, lease_expires_at = ?,"
+        f" started_at = ? WHERE id = (SELECT id FROM tasks WHERE status = ? AND"
+        f" {_CLAIM_ANY if hosted else _CLAIM_ONE} ORDER BY created_at LIMIT 1"
+        f"{' FOR UPDATE SKIP LOCKED' if db.is_pg else ''}) AND status = ? RETURNING {_COLUMNS.sql}",
+        JobStatus.RUNNING.value,
+        runner_id,
+        runner_name,
+        str(uuid.uuid4()),
+        db.when(now + timedelta(seconds=lease_s)),
+        db.when(now),
+        JobStatus.QUEUED.value,
+        *(() if hosted else (resource_class,)),
+        JobStatus.QUEUED.value,
     )
-    return _task(row) if row else None
+    return _task(_COLUMNS.read(row)) if row else None
 
 
 async def get_task(tx: AsyncSession, task_id: str) -> Task:
-    row = await tx.get(TaskRow, task_id)
+    db = await driver(tx)
+    row = await db.fetchone(f"SELECT {_COLUMNS.sql} FROM tasks WHERE id = ?", task_id)
     if row is None:
         raise NotFound("Task not found.")
-    return _task(row)
+    return _task(_COLUMNS.read(row))
 
 
 async def leased_task(tx: AsyncSession, task_id: str, lease_id: str) -> Task:
@@ -111,30 +110,37 @@ async def leased_task(tx: AsyncSession, task_id: str, lease_id: str) -> Task:
 
 async def renew_lease(tx: AsyncSession, task_id: str, lease_id: str, *, lease_s: float) -> bool:
     """Extend a lease; returns whether cancellation was requested. Raises Conflict for a lost lease."""
-    row = await tx.scalar(
-        update(TaskRow)
-        .where(TaskRow.id == task_id, TaskRow.lease_id == lease_id, TaskRow.status == JobStatus.RUNNING.value)
-        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
-        .returning(TaskRow.cancel_requested)
+    db = await driver(tx)
+    row = await db.fetchone(
+        "UPDATE tasks SET lease_expires_at = ? WHERE id = ? AND lease_id = ? AND status = ?"
+        " RETURNING cancel_requested",
+        db.when(utcnow() + timedelta(seconds=lease_s)),
+        task_id,
+        lease_id,
+        JobStatus.RUNNING.value,
     )
     if row is None:
         raise Conflict("This task's lease is no longer valid.")
-    return bool(row)
+    return bool(row[0])
 
 
 async def finish_task(tx: AsyncSession, task_id: str, *, expected: JobStatus, status: JobStatus) -> bool:
     """Compare-and-set a task's final status; False when it was already final."""
-    result = await tx.execute(
-        update(TaskRow)
-        .where(TaskRow.id == task_id, TaskRow.status == expected.value)
-        .values(status=status.value, stopped_at=utcnow(), lease_expires_at=None)
+    db = await driver(tx)
+    changed = await db.execute(
+        "UPDATE tasks SET status = ?, stopped_at = ?, lease_expires_at = NULL WHERE id = ? AND status = ?",
+        status.value,
+        db.when(utcnow()),
+        task_id,
+        expected.value,
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return changed > 0
 
 
 async def list_tasks(tx: AsyncSession, job_id: str) -> list[Task]:
-    rows = await tx.scalars(select(TaskRow).where(TaskRow.job_id == job_id).order_by(TaskRow.node_index))
-    return [_task(r) for r in rows]
+    db = await driver(tx)
+    rows = await db.fetch(f"SELECT {_COLUMNS.sql} FROM tasks WHERE job_id = ? ORDER BY node_index", job_id)
+    return [_task(_COLUMNS.read(r)) for r in rows]
 
 
 async def request_cancel(tx: AsyncSession, job_id: str) -> None:

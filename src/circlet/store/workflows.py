@@ -7,19 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.errors import InvalidTransition, NotFound
 from circlet.model.pipelines import Workflow
 from circlet.model.statuses import WorkflowStatus
+from circlet.store._raw import columns_of, driver
 from circlet.store._types import utcnow
 from circlet.store.pages import DEFAULT_PAGE_SIZE, Page, decode_token, encode_token
-from circlet.store.tables import JobRow, PipelineRow, ProjectRow, WorkflowRow
+from circlet.store.tables import PipelineRow, ProjectRow, WorkflowRow
 from circlet.types import PipelineId, ProjectId, WorkflowId
 
 
-def _workflow(row: WorkflowRow, number: int, slug: str) -> Workflow:
+def _workflow(row: Any, number: int, slug: str) -> Workflow:
     return Workflow(
         id=WorkflowId(row.id),
         pipeline_id=PipelineId(row.pipeline_id),
@@ -78,11 +79,19 @@ async def create_workflow(
     return WorkflowId(row.id)
 
 
+_RAW = columns_of(WorkflowRow, alias="w")
+_RAW_SELECT = (
+    f"SELECT {_RAW.sql}, p.number, pr.slug FROM workflows w JOIN pipelines p ON p.id = w.pipeline_id"
+    " JOIN projects pr ON pr.id = w.project_id"
+)
+
+
 async def get_workflow(tx: AsyncSession, workflow_id: str) -> Workflow:
-    result = (await tx.execute(_base().where(WorkflowRow.id == workflow_id))).first()
-    if result is None:
+    db = await driver(tx)
+    row = await db.fetchone(f"{_RAW_SELECT} WHERE w.id = ?", workflow_id)
+    if row is None:
         raise NotFound("Workflow not found.")
-    return _workflow(*result)
+    return _workflow(_RAW.read(row), *row[_RAW.width :])
 
 
 async def lock_workflow(tx: AsyncSession, workflow_id: str) -> None:
@@ -91,14 +100,9 @@ async def lock_workflow(tx: AsyncSession, workflow_id: str) -> None:
     the other still running, and neither would unblock the jobs that require both. Reads after this see
     what the transaction that held the row committed. On SQLite every transaction already holds the
     write lock (``BEGIN IMMEDIATE``)."""
-    if tx.get_bind().dialect.name != "postgresql":
-        return
-    await tx.execute(
-        select(WorkflowRow)
-        .where(WorkflowRow.id == workflow_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    db = await driver(tx)
+    if db.is_pg:
+        await db.execute("SELECT id FROM workflows WHERE id = ? FOR UPDATE", workflow_id)
 
 
 async def list_pipeline_workflows(
@@ -139,12 +143,16 @@ async def set_workflow_status(
     """Compare-and-set a workflow's status. Raises InvalidTransition when it changed meanwhile."""
     if new in FINAL_WORKFLOW_STATUSES:
         values.setdefault("stopped_at", utcnow())
-    result = await tx.execute(
-        update(WorkflowRow)
-        .where(WorkflowRow.id == workflow_id, WorkflowRow.status == expected.value)
-        .values(status=new.value, **values)
+    db = await driver(tx)
+    names = ["status", *values]
+    params = [new.value, *(db.when(v) if isinstance(v, datetime) else v for v in values.values())]
+    changed = await db.execute(
+        f"UPDATE workflows SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ? AND status = ?",
+        *params,
+        workflow_id,
+        expected.value,
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if changed == 0:
         raise InvalidTransition(entity="workflow", entity_id=workflow_id, expected=expected, new=new)
 
 
@@ -165,7 +173,9 @@ async def lock_job_workflow(tx: AsyncSession, job_id: str) -> None:
     already serializes writers). Two transactions that finish sibling jobs at once then settle the
     workflow one after the other, so the second sees the first's job final and unblocks what
     required both."""
-    if tx.get_bind().dialect.name != "postgresql":
-        return
-    owner = select(JobRow.workflow_id).where(JobRow.id == job_id).scalar_subquery()
-    await tx.execute(select(WorkflowRow.id).where(WorkflowRow.id == owner).with_for_update())
+    db = await driver(tx)
+    if db.is_pg:
+        await db.execute(
+            "SELECT id FROM workflows WHERE id = (SELECT workflow_id FROM jobs WHERE id = ?) FOR UPDATE",
+            job_id,
+        )
