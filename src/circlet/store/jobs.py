@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from circlet.errors import InvalidTransition, NotFound
 from circlet.model.pipelines import Job
 from circlet.model.statuses import JobStatus, JobType
-from circlet.store._raw import Driver, columns_of, driver
 from circlet.store._types import utcnow
+from circlet.store.rawsql import Driver, columns_of, driver
 from circlet.store.tables import JobRow
 from circlet.types import JobId, PipelineId, ProjectId, WorkflowId
 

@@ -14,9 +14,9 @@ from sqlalchemy.orm import defer
 from circlet.errors import NotFound
 from circlet.model.pipelines import Pipeline
 from circlet.model.statuses import PipelineState
-from circlet.store._raw import columns_of, driver
 from circlet.store._types import utcnow
 from circlet.store.pages import DEFAULT_PAGE_SIZE, Page, decode_token, encode_token
+from circlet.store.rawsql import columns_of, driver
 from circlet.store.tables import PipelineRow, ProjectRow, UserRow
 from circlet.types import PipelineId, ProjectId, UserId
 

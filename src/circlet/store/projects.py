@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.errors import Conflict, NotFound
 from circlet.model.accounts import Org, Project
-from circlet.store._raw import columns_of, driver
 from circlet.store._types import utcnow
+from circlet.store.rawsql import columns_of, driver
 from circlet.store.tables import OrgRow, ProjectRow
 from circlet.types import OrgId, ProjectId
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.model.pipelines import Step
 from circlet.model.statuses import StepStatus
-from circlet.store._raw import Driver, columns_of, driver
+from circlet.store.rawsql import Driver, columns_of, driver
 from circlet.store.tables import StepRow
 from circlet.types import JobId, TaskId
 

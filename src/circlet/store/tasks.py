@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from circlet.errors import Conflict, NotFound
 from circlet.model.pipelines import Task
 from circlet.model.statuses import JobStatus
-from circlet.store._raw import columns_of, driver
 from circlet.store._types import utcnow
+from circlet.store.rawsql import columns_of, driver
 from circlet.store.tables import TaskRow
 from circlet.types import JobId, TaskId
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from circlet.errors import InvalidTransition, NotFound
 from circlet.model.pipelines import Workflow
 from circlet.model.statuses import WorkflowStatus
-from circlet.store._raw import columns_of, driver
 from circlet.store._types import utcnow
 from circlet.store.pages import DEFAULT_PAGE_SIZE, Page, decode_token, encode_token
+from circlet.store.rawsql import columns_of, driver
 from circlet.store.tables import PipelineRow, ProjectRow, WorkflowRow
 from circlet.types import PipelineId, ProjectId, WorkflowId
 
