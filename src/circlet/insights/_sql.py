@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import LargeBinary, Table, and_, bindparam, cast, func, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from circlet.insights.durations import compact
+from circlet.store.rawsql import driver, table_columns
 
 PAIR_BYTES = 8  # one (duration, count) pair of little-endian int32
 COMPACT_FROM_PAIRS = 32  # a shorter histogram is never rewritten
-CHUNK = 500  # rows per executemany; keeps parameter lists small on both drivers
+CHUNK = 500  # rows per statement; keeps parameter lists small on both drivers
 
 
 def dialect(tx: AsyncSession) -> str:
     return tx.get_bind().dialect.name
-
-
-def insert_for(tx: AsyncSession, table: Table) -> Any:
-    """An INSERT that knows ``on_conflict_do_update``/``do_nothing`` for the session's dialect."""
-    return postgresql.insert(table) if dialect(tx) == "postgresql" else sqlite.insert(table)
-
-
-def _least(tx: AsyncSession, a: Any, b: Any) -> ColumnElement[Any]:
-    return func.least(a, b) if dialect(tx) == "postgresql" else func.min(a, b)
-
-
-def _greatest(tx: AsyncSession, a: Any, b: Any) -> ColumnElement[Any]:
-    return func.greatest(a, b) if dialect(tx) == "postgresql" else func.max(a, b)
 
 
 async def add_to_rollup(
@@ -50,35 +37,57 @@ async def add_to_rollup(
     can be rewritten compacted (each duration once) in place. Readers merge repeated durations, so a
     histogram is only compacted when its pair count crosses a power of two from
     ``COMPACT_FROM_PAIRS`` up: it stays within twice its compact size, and most upserts (a job's
-    finish) are one statement.
+    finish) are one statement. The statements go straight to the driver (``circlet.store.rawsql``):
+    a job's finish adds to three rollups.
     """
     if not rows:
         return
-    stmt = insert_for(tx, table)
-    new = stmt.excluded
-    merged: dict[str, Any] = {name: table.c[name] + new[name] for name in sums}
-    merged["first_at"] = _least(tx, table.c.first_at, new.first_at)
-    merged["last_at"] = _greatest(tx, table.c.last_at, new.last_at)
-    merged["durations"] = cast(table.c.durations.op("||")(new.durations), LargeBinary)
-    key_cols = [table.c[k] for k in keys]
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=merged).returning(
-        *key_cols, table.c.durations
-    )
+    db = await driver(tx)
+    columns = table_columns(table)
+    names = tuple(rows[0])
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         sent = {tuple(row[k] for k in keys): len(row["durations"]) for row in chunk}
         changed = []
-        for *key, blob in (await tx.execute(stmt, list(chunk))).all():
+        found = await db.fetch(
+            _upsert_sql(db.is_pg, table.name, names, tuple(keys), tuple(sums), len(chunk)),
+            *(columns.param(db, name, row[name]) for row in chunk for name in names),
+        )
+        for *key, stored in found:
+            blob = bytes(stored)
             if len(blob) == sent[tuple(key)]:
                 continue  # a new row (or nothing appended): the histogram is the one sent, already compact
             if not _crossed(len(blob) // PAIR_BYTES, sent[tuple(key)] // PAIR_BYTES):
                 continue
             packed = compact(blob)
             if len(packed) < len(blob):
-                changed.append({f"k_{k}": v for k, v in zip(keys, key, strict=True)} | {"packed": packed})
+                changed.append((packed, *key))
         if changed:
-            where = and_(*[table.c[k] == bindparam(f"k_{k}") for k in keys])
-            await tx.execute(update(table).where(where).values(durations=bindparam("packed")), changed)
+            where = " AND ".join(f"{k} = ?" for k in keys)
+            await db.executemany(f"UPDATE {table.name} SET durations = ? WHERE {where}", changed)
+
+
+@cache
+def _upsert_sql(
+    is_pg: bool, table: str, names: tuple[str, ...], keys: tuple[str, ...], sums: tuple[str, ...], count: int
+) -> str:
+    least, greatest = ("least", "greatest") if is_pg else ("min", "max")
+    concat = f"{table}.durations || excluded.durations"
+    merged = [
+        *(f"{s} = {table}.{s} + excluded.{s}" for s in sums),
+        f"first_at = {least}({table}.first_at, excluded.first_at)",
+        f"last_at = {greatest}({table}.last_at, excluded.last_at)",
+        f"durations = {concat}" if is_pg else f"durations = CAST({concat} AS BLOB)",
+    ]
+    return (
+        f"{_insert_sql(table, names, count)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET"
+        f" {', '.join(merged)} RETURNING {', '.join(keys)}, {table}.durations"
+    )
+
+
+def _insert_sql(table: str, names: Sequence[str], count: int) -> str:
+    one = f"({', '.join('?' * len(names))})"
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES {', '.join([one] * count)}"
 
 
 def _crossed(pairs: int, appended: int) -> bool:
@@ -88,19 +97,29 @@ def _crossed(pairs: int, appended: int) -> bool:
 
 async def insert_new(tx: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert raw rows keyed by ``id``; return the ids that were new (a hook may fire twice for a run)."""
-    if not rows:
-        return set()
-    stmt = insert_for(tx, table).on_conflict_do_nothing().returning(table.c.id)
     inserted: set[str] = set()
-    for start in range(0, len(rows), CHUNK):
-        result = await tx.execute(stmt, list(rows[start : start + CHUNK]))
-        inserted.update(result.scalars().all())
+    for found in await _insert_ignoring(tx, table, rows, returning="id"):
+        inserted.update(str(row[0]) for row in found)
     return inserted
 
 
 async def insert_ignore(tx: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    await _insert_ignoring(tx, table, rows)
+
+
+async def _insert_ignoring(
+    tx: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], *, returning: str = ""
+) -> list[Sequence[Sequence[Any]]]:
+    """INSERT ... ON CONFLICT DO NOTHING of ``rows`` (all with the same keys), in chunks."""
     if not rows:
-        return
-    stmt = insert_for(tx, table).on_conflict_do_nothing()
+        return []
+    db = await driver(tx)
+    columns = table_columns(table)
+    names = tuple(rows[0])
+    found = []
+    tail = f" ON CONFLICT DO NOTHING{f' RETURNING {returning}' if returning else ''}"
     for start in range(0, len(rows), CHUNK):
-        await tx.execute(stmt, list(rows[start : start + CHUNK]))
+        chunk = rows[start : start + CHUNK]
+        params = [columns.param(db, name, row[name]) for row in chunk for name in names]
+        found.append(await db.fetch(_insert_sql(table.name, names, len(chunk)) + tail, *params))
+    return found

@@ -141,6 +141,7 @@ class Columns:
         self.names = tuple(c.name for c in table.columns)
         self.sql = ", ".join(prefix + name for name in self.names)
         self._readers: tuple[Callable[[Any], Any], ...] = tuple(_reader(c.type) for c in table.columns)
+        self._kinds = {c.name: _kind(c.type) for c in table.columns}
         self.width = len(self.names)
 
     def read(self, values: Sequence[Any], start: int = 0) -> Any:
@@ -152,16 +153,46 @@ class Columns:
         )
 
 
-def _reader(type_: Any) -> Callable[[Any], Any]:
+    def param(self, db: Driver, name: str, value: Any) -> Any:
+        """``value`` of column ``name`` as a parameter."""
+        kind = self._kinds[name]
+        if value is None or kind == "plain":
+            return value
+        if kind == "time":
+            return db.when(value)
+        if kind == "json":
+            return db.json(value)
+        return db.flag(bool(value))
+
+
+def _kind(type_: Any) -> str:
     if isinstance(type_, UTCDateTime):
-        return _read_time
+        return "time"
     if isinstance(type_, JSON) or isinstance(getattr(type_, "impl", None), JSON):
-        return _read_json
+        return "json"
     if isinstance(type_, Boolean):
-        return _read_flag
-    return _same
+        return "flag"
+    return "plain"
+
+
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "time": _read_time,
+    "json": _read_json,
+    "flag": _read_flag,
+    "plain": _same,
+}
+
+
+def _reader(type_: Any) -> Callable[[Any], Any]:
+    return _READERS[_kind(type_)]
 
 
 def columns_of(row: type[Any], *, alias: str | None = None) -> Columns:
     table: Table = row.__table__
     return Columns(table, alias=alias)
+
+
+@cache
+def table_columns(table: Table) -> Columns:
+    """The (kept) ``Columns`` of ``table``."""
+    return Columns(table)
