@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from circlet.errors import NotFound
 from circlet.model.settings import SealedVar
 from circlet.store._types import utcnow
+from circlet.store.rawsql import columns_of, driver
 from circlet.store.tables_settings import ProjectEnvVarRow
 
 
-def _var(row: ProjectEnvVarRow) -> SealedVar:
+def _var(row: Any) -> SealedVar:
     return SealedVar(name=row.name, sealed=row.sealed, created_at=row.created_at, updated_at=row.updated_at)
 
 
@@ -51,13 +53,16 @@ async def find_envvar(tx: AsyncSession, project_id: str, name: str) -> SealedVar
     return _var(row) if row else None
 
 
+_RAW = columns_of(ProjectEnvVarRow)
+
+
 async def list_envvars(tx: AsyncSession, project_id: str) -> list[SealedVar]:
-    rows = await tx.scalars(
-        select(ProjectEnvVarRow)
-        .where(ProjectEnvVarRow.project_id == project_id)
-        .order_by(ProjectEnvVarRow.name)
+    """A project's variables (read for every job a runner claims: straight to the driver)."""
+    db = await driver(tx)
+    rows = await db.fetch(
+        f"SELECT {_RAW.sql} FROM project_envvars WHERE project_id = ? ORDER BY name", project_id
     )
-    return [_var(r) for r in rows]
+    return [_var(_RAW.read(r)) for r in rows]
 
 
 async def delete_envvar(tx: AsyncSession, project_id: str, name: str) -> None:

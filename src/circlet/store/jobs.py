@@ -13,7 +13,7 @@ from circlet.errors import InvalidTransition, NotFound
 from circlet.model.pipelines import Job
 from circlet.model.statuses import JobStatus, JobType
 from circlet.store._types import utcnow
-from circlet.store.rawsql import Driver, columns_of, driver
+from circlet.store.rawsql import Driver, columns_of, driver, insert_row
 from circlet.store.tables import JobRow
 from circlet.types import JobId, PipelineId, ProjectId, WorkflowId
 
@@ -64,8 +64,11 @@ async def create_job(
     parallelism: int,
     created_at: datetime,
 ) -> JobId:
-    row = JobRow(
-        id=str(uuid.uuid4()),
+    job_id = JobId(str(uuid.uuid4()))
+    await insert_row(
+        tx,
+        JobRow,
+        id=job_id,
         workflow_id=workflow_id,
         pipeline_id=pipeline_id,
         project_id=project_id,
@@ -82,9 +85,7 @@ async def create_job(
         created_at=created_at,
         approval_request_id=str(uuid.uuid4()) if type is JobType.APPROVAL else None,
     )
-    tx.add(row)
-    await tx.flush()
-    return JobId(row.id)
+    return job_id
 
 
 _COLUMNS = columns_of(JobRow, alias="j")

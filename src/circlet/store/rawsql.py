@@ -152,7 +152,6 @@ class Columns:
             }
         )
 
-
     def param(self, db: Driver, name: str, value: Any) -> Any:
         """``value`` of column ``name`` as a parameter."""
         kind = self._kinds[name]
@@ -196,3 +195,14 @@ def columns_of(row: type[Any], *, alias: str | None = None) -> Columns:
 def table_columns(table: Table) -> Columns:
     """The (kept) ``Columns`` of ``table``."""
     return Columns(table)
+
+
+async def insert_row(tx: AsyncSession, row: type[Any], **values: Any) -> None:
+    """Insert one row of ``row``'s table with ``values`` (columns left out take their SQL default)."""
+    db = await driver(tx)
+    table: Table = row.__table__
+    columns = table_columns(table)
+    await db.execute(
+        f"INSERT INTO {table.name} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+        *(columns.param(db, name, value) for name, value in values.items()),
+    )

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.store._types import utcnow
+from circlet.store.rawsql import driver
 from circlet.store.tables import RunnerRow
 
 
 async def register_runner(tx: AsyncSession, *, token_id: str, name: str, resource_class: str) -> str:
     """Return the id of the runner (token, name), creating or refreshing it."""
     now = utcnow()
-    runner_id = await tx.scalar(
-        update(RunnerRow)
-        .where(RunnerRow.token_id == token_id, RunnerRow.name == name)
-        .values(last_seen_at=now)
-        .returning(RunnerRow.id)
+    db = await driver(tx)
+    found = await db.fetchone(
+        "UPDATE runners SET last_seen_at = ? WHERE token_id = ? AND name = ? RETURNING id",
+        db.when(now),
+        token_id,
+        name,
     )
-    if runner_id is not None:
-        return str(runner_id)
+    if found is not None:
+        return str(found[0])
     row = RunnerRow(
         id=str(uuid.uuid4()), token_id=token_id, name=name, resource_class=resource_class, last_seen_at=now
     )

@@ -13,7 +13,7 @@ from circlet.errors import Conflict, NotFound
 from circlet.model.pipelines import Task
 from circlet.model.statuses import JobStatus
 from circlet.store._types import utcnow
-from circlet.store.rawsql import columns_of, driver
+from circlet.store.rawsql import columns_of, driver, insert_row
 from circlet.store.tables import TaskRow
 from circlet.types import JobId, TaskId
 
@@ -40,18 +40,17 @@ def _task(row: Any) -> Task:
 async def create_tasks(tx: AsyncSession, job_id: JobId, *, count: int, resource_class: str) -> None:
     now = utcnow()
     for index in range(count):
-        tx.add(
-            TaskRow(
-                id=str(uuid.uuid4()),
-                job_id=job_id,
-                node_index=index,
-                status=JobStatus.QUEUED.value,
-                resource_class=resource_class,
-                cancel_requested=False,
-                created_at=now,
-            )
+        await insert_row(
+            tx,
+            TaskRow,
+            id=str(uuid.uuid4()),
+            job_id=job_id,
+            node_index=index,
+            status=JobStatus.QUEUED.value,
+            resource_class=resource_class,
+            cancel_requested=False,
+            created_at=now,
         )
-    await tx.flush()
 
 
 _COLUMNS = columns_of(TaskRow)

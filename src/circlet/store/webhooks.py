@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.errors import NotFound
 from circlet.model.hooks import Delivery, DeliveryStatus, Webhook, WebhookEvent
+from circlet.store.rawsql import columns_of, driver
 from circlet.store.tables_hooks import WebhookDeliveryRow, WebhookRow
 from circlet.types import ProjectId
 
 
-def _webhook(row: WebhookRow) -> Webhook:
+def _webhook(row: Any) -> Webhook:
     return Webhook(
         id=row.id,
         scope_type=row.scope_type,
@@ -99,13 +100,16 @@ async def get_webhook(tx: AsyncSession, webhook_id: str) -> Webhook:
     return _webhook(row)
 
 
+_RAW = columns_of(WebhookRow)
+
+
 async def list_webhooks(tx: AsyncSession, project_id: ProjectId) -> list[Webhook]:
-    rows = await tx.scalars(
-        select(WebhookRow)
-        .where(WebhookRow.scope_id == project_id)
-        .order_by(WebhookRow.created_at, WebhookRow.id)
+    """A project's webhooks (read on every job's finish: straight to the driver)."""
+    db = await driver(tx)
+    rows = await db.fetch(
+        f"SELECT {_RAW.sql} FROM webhooks WHERE scope_id = ? ORDER BY created_at, id", project_id
     )
-    return [_webhook(r) for r in rows]
+    return [_webhook(_RAW.read(r)) for r in rows]
 
 
 async def subscribed_webhooks(tx: AsyncSession, project_id: ProjectId, event: WebhookEvent) -> list[Webhook]:

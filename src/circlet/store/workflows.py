@@ -15,7 +15,7 @@ from circlet.model.pipelines import Workflow
 from circlet.model.statuses import WorkflowStatus
 from circlet.store._types import utcnow
 from circlet.store.pages import DEFAULT_PAGE_SIZE, Page, decode_token, encode_token
-from circlet.store.rawsql import columns_of, driver
+from circlet.store.rawsql import columns_of, driver, insert_row
 from circlet.store.tables import PipelineRow, ProjectRow, WorkflowRow
 from circlet.types import PipelineId, ProjectId, WorkflowId
 
@@ -61,8 +61,11 @@ async def create_workflow(
     created_at: datetime | None = None,
     auto_reruns_left: int = 0,
 ) -> WorkflowId:
-    row = WorkflowRow(
-        id=str(uuid.uuid4()),
+    workflow_id = WorkflowId(str(uuid.uuid4()))
+    await insert_row(
+        tx,
+        WorkflowRow,
+        id=workflow_id,
         pipeline_id=pipeline_id,
         project_id=project_id,
         name=name,
@@ -74,9 +77,7 @@ async def create_workflow(
         rerun_of=rerun_of,
         auto_reruns_left=auto_reruns_left,
     )
-    tx.add(row)
-    await tx.flush()
-    return WorkflowId(row.id)
+    return workflow_id
 
 
 _RAW = columns_of(WorkflowRow, alias="w")
