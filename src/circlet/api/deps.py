@@ -33,22 +33,22 @@ class ServerConfig:
     max_upload_bytes: int = 0  #: 0 means no limit on one cache, workspace layer or artifact upload
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
-def get_config(request: Request) -> ServerConfig:
+async def get_config(request: Request) -> ServerConfig:
     config: ServerConfig = request.app.state.config
     return config
 
 
-def get_logs(request: Request) -> LogStore:
+async def get_logs(request: Request) -> LogStore:
     logs: LogStore = request.app.state.logs
     return logs
 
 
-def get_files(request: Request) -> FileStore:
+async def get_files(request: Request) -> FileStore:
     files: FileStore = request.app.state.files
     return files
 

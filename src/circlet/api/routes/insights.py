@@ -29,7 +29,7 @@ EndDate = Annotated[datetime | None, Query(alias="end-date")]
 PROJECT = "/insights/{vcs}/{org}/{repo}"
 
 
-def _slug(vcs: str, org: str, repo: str) -> str:
+async def _slug(vcs: str, org: str, repo: str) -> str:
     return f"{vcs}/{org}/{repo}"
 
 
@@ -45,7 +45,7 @@ class ProjectQuery:
     all_branches: bool | None
 
 
-def _project_query(slug: Slug, branch: Branch = None, all_branches: AllBranches = None) -> ProjectQuery:
+async def _project_query(slug: Slug, branch: Branch = None, all_branches: AllBranches = None) -> ProjectQuery:
     return ProjectQuery(slug=slug, branch=branch, all_branches=all_branches)
 
 
@@ -58,7 +58,7 @@ class DateQuery:
     page_token: str | None
 
 
-def _date_query(
+async def _date_query(
     start_date: StartDate = None, end_date: EndDate = None, page_token: PageToken = None
 ) -> DateQuery:
     return DateQuery(start=start_date, end=end_date, page_token=page_token)

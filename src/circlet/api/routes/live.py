@@ -19,7 +19,7 @@ router = APIRouter(tags=["Job"])
 RETRY_MS = 2000  # the reconnect delay an EventSource is told to use
 
 
-def get_watch(request: Request) -> OutputWatch:
+async def get_watch(request: Request) -> OutputWatch:
     watch: OutputWatch = request.app.state.output_watch
     return watch
 

@@ -30,7 +30,7 @@ async def runner_identity(request: Request, tx: TxDep) -> tuple[str, str]:
     return identity
 
 
-def get_sizes(request: Request) -> live.SizeRecords:
+async def get_sizes(request: Request) -> live.SizeRecords:
     sizes: live.SizeRecords = request.app.state.output_sizes
     return sizes
 
