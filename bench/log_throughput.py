@@ -1,7 +1,7 @@
 """Log throughput: one step prints SIZE_MB of 100-byte lines through the runner to ``circlet serve``
 (SQLite, one built-in runner). Reports the step's MB/s next to a raw asyncio pipe read (64 KiB
-chunks) of the same command in the same run, and the RSS of the server and runner processes
-(before, and peak while the step runs).
+chunks) of the same command in the same run, the RSS of the server and runner processes (before,
+and peak while the step runs) and the CPU seconds each used from the trigger to the workflow's end.
 
 Usage: .venv/bin/python bench/log_throughput.py [--size-mb 200]
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _serve import child_pids, make_repo, prepare, rss_mib, start_serve, stop, wait_pipeline
+from _serve import child_pids, cpu_s, make_repo, prepare, rss_mib, start_serve, stop, wait_pipeline
 
 LINE = "x" * 99  # + newline = 100 bytes
 SETTLE_S = 10.0  # seconds for the runner child to start before its RSS is read
@@ -59,10 +59,11 @@ async def run(tmp: Path, size_mb: int) -> dict[str, object]:
     token = await prepare(tmp / "data", make_repo(tmp / "repo", config))
     proc, url = start_serve(tmp / "data", token, 1)
     try:
-        (runner_pid,) = child_pids(proc.pid)
+        runner_pid = await _runner_pid(proc.pid)
         await asyncio.sleep(SETTLE_S)  # the runner child imports and makes its first claim
         before = {"server": rss_mib(proc.pid), "runner": rss_mib(runner_pid)}
         peak = dict(before)
+        cpu_before = {"server": cpu_s(proc.pid), "runner": cpu_s(runner_pid)}
         async with httpx.AsyncClient(base_url=url, headers={"Circle-Token": token}, timeout=120) as http:
             pipeline = (await http.post("/api/v2/project/gh/bench/app/pipeline", json={})).json()
             waiting = asyncio.create_task(wait_pipeline(http, pipeline["id"], 0.2))
@@ -73,6 +74,10 @@ async def run(tmp: Path, size_mb: int) -> dict[str, object]:
                 }
                 await asyncio.sleep(0.05)
             (workflow,) = waiting.result()
+            cpu = {
+                "server": cpu_s(proc.pid) - cpu_before["server"],
+                "runner": cpu_s(runner_pid) - cpu_before["runner"],
+            }
             jobs = (await http.get(f"/api/v2/workflow/{workflow['id']}/job")).json()["items"]
             build = (await http.get(f"/api/v1.1/project/gh/bench/app/{jobs[0]['job_number']}")).json()
     finally:
@@ -91,8 +96,18 @@ async def run(tmp: Path, size_mb: int) -> dict[str, object]:
         "rss_before_mib": {k: round(v, 1) for k, v in before.items()},
         "rss_peak_mib": {k: round(v, 1) for k, v in peak.items()},
         "rss_growth_mib": {k: round(peak[k] - before[k], 1) for k in before},
+        "cpu_s": {k: round(v, 2) for k, v in cpu.items()},
         "status": workflow["status"],
     }
+
+
+async def _runner_pid(server_pid: int) -> int:
+    """The runner child: ``serve`` answers requests a moment before it starts it."""
+    for _ in range(200):
+        if pids := child_pids(server_pid):
+            return pids[0]
+        await asyncio.sleep(0.05)
+    raise SystemExit("circlet serve started no runner")
 
 
 def _time(value: str) -> datetime:
