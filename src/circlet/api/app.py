@@ -31,7 +31,7 @@ from circlet.api.routes import schedules as schedule_routes
 from circlet.api.routes import timings as timing_routes
 from circlet.api.routes import webhooks as webhook_routes
 from circlet.engine import secrets
-from circlet.engine.live import LiveLogs, OutputWatch, SizeRecords
+from circlet.engine.live import LiveLogs, OutputLeases, OutputWatch, SizeRecords
 from circlet.settings import Settings
 from circlet.store.db import Store
 from circlet.store.files import FileStore
@@ -90,6 +90,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.state.output_watch = OutputWatch()  # live logs: readers woken by appends and step ends
     app.state.logs = LiveLogs(settings.data_dir / "logs", app.state.output_watch)
     app.state.output_sizes = SizeRecords()  # how often a running step's output size is committed
+    app.state.output_leases = OutputLeases()  # output uploads read their task's lease about once a second
     install_error_handlers(app)
     for module in (me, projects, pipelines, workflows, jobs):
         app.include_router(module.router, prefix=V2)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from circlet.engine import access
 from circlet.errors import NotFound
 from circlet.model.accounts import User
-from circlet.model.pipelines import Step
+from circlet.model.pipelines import Step, Task
 from circlet.model.statuses import StepStatus
 from circlet.store import steps as step_store
 from circlet.store.db import Store
@@ -34,6 +34,8 @@ from circlet.store.logs import LogStore
 READ_BYTES = 256 * 1024  # bytes read (and sent) at most per event
 SIZE_RECORD_EVERY_S = 1.0  # seconds between size records of one running step (its finish records the last)
 SIZE_RECORDS_KEPT = 4096  # steps remembered before old entries are dropped
+LEASE_TRUST_S = 1.0  # seconds a lease found valid for an output upload is trusted before it is read again
+LEASES_KEPT = 4096  # leases remembered before old entries are dropped
 KEEPALIVE_S = 15.0  # seconds of silence before a keep-alive
 STATUS_POLL_S = 2.0  # seconds between status reads when nothing woke the reader
 _UTF8_CONTINUATION, _UTF8_LEAD_2, _UTF8_LEAD_3, _UTF8_LEAD_4 = 0x80, 0xC0, 0xE0, 0xF0
@@ -89,6 +91,29 @@ class SizeRecords:
             self._last = {k: t for k, t in self._last.items() if now - t < self._interval_s}
         self._last[key] = now
         return True
+
+
+class OutputLeases:
+    """The task an output upload belongs to, by (runner token, task id, lease id). A lease found
+    valid is trusted for ``trust_s``: a runner uploading a fast step's output in many requests costs
+    one lease read a second, not one transaction per request. A lease lost meanwhile (reaped,
+    finished) still takes output for at most ``trust_s``, into the log file its job already has."""
+
+    def __init__(self, trust_s: float = LEASE_TRUST_S) -> None:
+        self._trust_s = trust_s
+        self._found: dict[tuple[str, str, str], tuple[float, Task]] = {}
+
+    def get(self, token: str, task_id: str, lease_id: str) -> Task | None:
+        found = self._found.get((token, task_id, lease_id))
+        if found is None or found[0] <= time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, token: str, lease_id: str, task: Task) -> None:
+        now = time.monotonic()
+        if len(self._found) >= LEASES_KEPT:
+            self._found = {k: v for k, v in self._found.items() if v[0] > now}
+        self._found[(token, task.id, lease_id)] = (now + self._trust_s, task)
 
 
 def wake_after_commit(tx: AsyncSession, watch: OutputWatch, key: str) -> None:

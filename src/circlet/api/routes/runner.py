@@ -21,13 +21,18 @@ MAX_CLAIM_WAIT_S = 30.0  # seconds
 
 async def runner_identity(request: Request, tx: TxDep) -> tuple[str, str]:
     """(token id, resource class) of the calling runner."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("A runner token is required.")
-    identity = await runs.runner_identity(tx, token.strip())
+    identity = await runs.runner_identity(tx, runner_token(request))
     if identity is None:
         raise Unauthorized("Invalid runner token.")
     return identity
+
+
+def runner_token(request: Request) -> str:
+    """The runner token of the call (not checked here)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("A runner token is required.")
+    return token.strip()
 
 
 async def get_sizes(request: Request) -> live.SizeRecords:
@@ -35,8 +40,14 @@ async def get_sizes(request: Request) -> live.SizeRecords:
     return sizes
 
 
+async def get_leases(request: Request) -> live.OutputLeases:
+    leases: live.OutputLeases = request.app.state.output_leases
+    return leases
+
+
 RunnerDep = Annotated[tuple[str, str], Depends(runner_identity)]
 SizesDep = Annotated[live.SizeRecords, Depends(get_sizes)]
+LeasesDep = Annotated[live.OutputLeases, Depends(get_leases)]
 LeaseDep = Annotated[str, Header(alias=LEASE_HEADER)]
 
 
@@ -97,13 +108,19 @@ async def step_output(
     logs: LogsDep,
     config: ConfigDep,
     sizes: SizesDep,
+    leases: LeasesDep,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """The body is written to the log as it arrives; no transaction is open while bytes move, and
-    the stored size is recorded at most every second or so (``SizeRecords``)."""
-    async with store.transaction() as tx:
-        await runner_identity(request, tx)
-        task = await runs.output_task(tx, task_id, lease)
+    """The body is written to the log as it arrives; no transaction is open while bytes move, the
+    lease is read at most every second or so (``OutputLeases``), and so is the stored size recorded
+    (``SizeRecords``)."""
+    token = runner_token(request)
+    task = leases.get(token, task_id, lease)
+    if task is None:
+        async with store.transaction() as tx:
+            await runner_identity(request, tx)
+            task = await runs.output_task(tx, task_id, lease)
+        leases.put(token, lease, task)
     size, truncated = await logs.receive(
         task.job_id,
         task.node_index,

@@ -1,0 +1,85 @@
+"""Output uploads trust a lease they found valid for a moment (``OutputLeases``), and only that lease
+under that runner token."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from circlet.engine import accounts
+from circlet.engine.live import OutputLeases
+from circlet.store.db import Store
+from tests.conftest import MakeProject, MakeRepo, MakeUser
+
+V2 = "/api/v2"
+CONFIG = """\
+version: 2.1
+jobs:
+  hello:
+    docker:
+      - image: cimg/base:stable
+    steps:
+      - run: echo hello
+workflows:
+  main:
+    jobs:
+      - hello
+"""
+NOW = "2026-11-28T00:00:00Z"
+
+
+async def _claimed(
+    client: httpx.AsyncClient,
+    store: Store,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(runner headers, claimed task) of a freshly triggered job."""
+    account = await make_user()
+    await make_project(make_repo(CONFIG))
+    async with store.transaction() as tx:
+        token = await accounts.create_runner_token(tx, "*")
+    runner = {"Authorization": f"Bearer {token}"}
+    trigger = await client.post(
+        f"{V2}/project/gh/acme/app/pipeline", json={"branch": "main"}, headers=account.headers
+    )
+    assert trigger.status_code == 201
+    claim = await client.post(
+        "/runner/v1/claim", json={"resource_class": "*", "runner_name": "r", "wait_s": 0}, headers=runner
+    )
+    return runner, claim.json()
+
+
+@pytest.mark.parametrize("trust_s", [0.0, 60.0])
+async def test_output_needs_the_tasks_lease_and_a_runner_token(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    store: Store,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+    trust_s: float,
+) -> None:
+    app.state.output_leases = OutputLeases(trust_s)
+    runner, task = await _claimed(client, store, make_user, make_repo, make_project)
+    leased = {**runner, "X-Circlet-Lease": task["lease_id"]}
+    base = f"/runner/v1/tasks/{task['task_id']}"
+    output = f"{base}/steps/0/output"
+    assert (
+        await client.post(f"{base}/steps/0/start", json={"name": "hello", "started_at": NOW}, headers=leased)
+    ).is_success
+    for offset, data in ((0, b"one\n"), (4, b"two\n")):  # the second one finds the lease kept
+        answer = await client.post(output, params={"offset": offset}, content=data, headers=leased)
+        assert answer.json() == {"size": offset + 4}
+    stale = {**runner, "X-Circlet-Lease": "not-the-lease"}
+    assert (await client.post(output, content=b"x", headers=stale)).status_code == 409
+    stranger = {"Authorization": "Bearer crt_unknown", "X-Circlet-Lease": task["lease_id"]}
+    assert (await client.post(output, content=b"x", headers=stranger)).status_code == 401
+    assert (await client.post(f"{base}/finish", json={"status": "success"}, headers=leased)).is_success
+    late = await client.post(output, params={"offset": 8}, content=b"late\n", headers=leased)
+    # A lease found valid a moment ago is still trusted; one not kept is read again and found gone.
+    assert late.status_code == (409 if trust_s == 0 else 200)
+    expected = b"one\ntwo\n" + (b"" if trust_s == 0 else b"late\n")
+    assert await app.state.logs.read(task["job_id"], 0, 0) == expected
