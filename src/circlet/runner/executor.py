@@ -1,4 +1,4 @@
-"""Runs one step's process: its own process group, merged stdout/stderr read in up to 256 KiB chunks,
+"""Runs one step's process: its own process group, merged stdout/stderr read in up to 1 MiB chunks,
 a no-output timeout and a deadline, SIGTERM then SIGKILL to the whole group."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 Sink = Callable[[bytes], Awaitable[None]]
 
-CHUNK_BYTES = 256 * 1024  # one pipe read, at most
+CHUNK_BYTES = 1024 * 1024  # one pipe read, at most (a full pipe is taken in one read)
 PIPE_BYTES = 1024 * 1024  # the pipe's buffer (Linux; the default 64 KiB makes a fast step wait on us)
 KILL_GRACE_S = 3.0  # seconds between SIGTERM and SIGKILL
 DRAIN_IDLE_S = 1.0  # seconds of silence after the main process exits before reading stops
@@ -99,12 +99,9 @@ async def run_process(
         os.close(write_fd)
     if on_spawn is not None:
         on_spawn(proc.pid)
-    stream = asyncio.StreamReader(limit=2 * CHUNK_BYTES)
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(read_fd, "rb", buffering=0)
-    )
+    os.set_blocking(read_fd, False)
     activity = _Activity(last_output=loop.time())
-    reader = asyncio.create_task(_pump(stream, sink, activity))
+    reader = asyncio.create_task(_pump(read_fd, sink, activity))
     exited = asyncio.create_task(proc.wait())
     try:
         ending = await _supervise(exited, abort, activity, limits)
@@ -115,11 +112,11 @@ async def run_process(
     finally:
         if proc.returncode is None:
             _signal_group(proc.pid, signal.SIGKILL)
-        transport.close()
         for task in (reader, exited):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        os.close(read_fd)
     code = proc.returncode
     return ProcessResult(ending, code if code is not None and code >= 0 else None)
 
@@ -171,14 +168,32 @@ def _next_check(now: float, activity: _Activity, limits: Limits) -> float | None
     return max(0.0, min(checks)) if checks else None
 
 
-async def _pump(stream: asyncio.StreamReader, sink: Sink, activity: _Activity) -> None:
+async def _pump(fd: int, sink: Sink, activity: _Activity) -> None:
+    """Read the pipe straight into the chunks handed to ``sink`` (one copy, no stream buffer), and
+    wait for it to be readable only when it is empty."""
     loop = asyncio.get_running_loop()
-    while chunk := await stream.read(CHUNK_BYTES):
+    while True:
+        try:
+            chunk = os.read(fd, CHUNK_BYTES)
+        except BlockingIOError:
+            await _readable(loop, fd)
+            continue
+        if not chunk:
+            return
         activity.last_output = loop.time()
         activity.bytes_read += len(chunk)
         activity.in_sink = True
         await sink(chunk)
         activity.in_sink = False
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    ready = loop.create_future()
+    loop.add_reader(fd, ready.set_result, None)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
 
 
 async def _drain(reader: asyncio.Task[None], abort: asyncio.Event, activity: _Activity) -> None:
