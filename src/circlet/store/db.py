@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from circlet.errors import StoreError
+from circlet.store import sqlite
 from circlet.store.notify import QueueWaker
 
 if TYPE_CHECKING:  # Alembic (~7 MB) is imported only when a migration has to run
@@ -29,7 +30,8 @@ class Store:
     """Owns the engine. ``transaction()`` is the only way to talk to the database.
 
     SQLite runs with one connection (so writers queue fairly in asyncio instead of in SQLite's unfair
-    busy handler), WAL and ``synchronous=FULL``; every transaction starts ``BEGIN IMMEDIATE``.
+    busy handler), WAL and ``synchronous=FULL``; every transaction starts ``BEGIN IMMEDIATE``, and
+    its statements run on the event loop's thread (``circlet.store.sqlite``).
     """
 
     def __init__(self, engine: AsyncEngine, *, shared: Mapping[str, object] | None = None) -> None:
@@ -47,7 +49,15 @@ class Store:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+            engine = create_async_engine(
+                url,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=60,
+                async_creator=partial(
+                    sqlite.connect, path or ":memory:", busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000
+                ),
+            )
             _install_sqlite_hooks(engine)
         else:
             engine = create_async_engine(
@@ -131,7 +141,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA busy_timeout=0")  # locks are waited for without blocking the loop
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
