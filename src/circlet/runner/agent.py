@@ -21,6 +21,7 @@ from circlet.runner.executor import KILL_GRACE_S
 from circlet.runner.reports import StepReports
 from circlet.runner.sweep import owned_work_dir, sweep_stale_tasks
 from circlet.runner.task import TaskRun, TaskSignals
+from circlet.runner.workspace import TaskDirs
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +144,27 @@ class _Agent:
         self._stop = stop
         self._kill_grace_s = kill_grace_s
         self._running: set[asyncio.Task[None]] = set()
+        self._removals: set[asyncio.Task[None]] = set()
 
     async def run(self, concurrency: int) -> None:
+        try:
+            await self._run(concurrency)
+        finally:
+            if self._removals:
+                await asyncio.gather(*self._removals, return_exceptions=True)
+
+    def _discard(self, dirs: TaskDirs) -> None:
+        """Remove a finished task's directories in a thread, while its end is reported."""
+        removal = asyncio.create_task(asyncio.to_thread(dirs.remove))
+        self._removals.add(removal)
+        removal.add_done_callback(self._removed)
+
+    def _removed(self, removal: asyncio.Task[None]) -> None:
+        self._removals.discard(removal)
+        if not removal.cancelled() and (exc := removal.exception()) is not None:
+            logger.warning("removing a task's files failed: %s", exc, extra={"action": "cleanup_failed"})
+
+    async def _run(self, concurrency: int) -> None:
         slots = asyncio.Semaphore(concurrency)
         try:
             while not self._stop.is_set():
@@ -234,6 +254,7 @@ class _Agent:
             signals=signals,
             kill_grace_s=self._kill_grace_s,
             reports=reports,
+            discard=self._discard,
         )
         try:
             return await run.run()

@@ -8,7 +8,7 @@ import base64
 import contextlib
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,6 +75,8 @@ class TaskRun:
         signals: cancel / lost-lease events from the heartbeat loop.
         kill_grace_s: time between SIGTERM and SIGKILL.
         reports: where step starts and finishes go (the caller sends what is left with the finish).
+        discard: takes the task's directories once nothing runs in them any more, to remove them off
+            the task's path to its report; without it they are removed before ``run`` returns.
     """
 
     def __init__(
@@ -87,8 +89,10 @@ class TaskRun:
         signals: TaskSignals,
         kill_grace_s: float,
         reports: StepReports,
+        discard: Callable[[TaskDirs], None] | None = None,
     ) -> None:
         self._client = client
+        self._discard = discard
         self._reports = reports
         self._assignment = assignment
         self._lease = Lease(assignment["task_id"], assignment["lease_id"])
@@ -116,7 +120,10 @@ class TaskRun:
         finally:
             await self._stop_background()
             await self._kill_leftovers()
-            await asyncio.to_thread(dirs.remove)
+            if self._discard is None:
+                await asyncio.to_thread(dirs.remove)
+            else:
+                self._discard(dirs)  # removed while the task's end is reported
         if self._signals.lease_lost:
             raise LeaseLost("the task's lease was lost")
         return self._result()

@@ -304,3 +304,14 @@ async def test_max_auto_reruns_retries_a_failing_step(run_tasks: RunTasks) -> No
     assert "attempt 3 of 4" in passes.step(0).text
     assert gives_up.status == "failed"
     assert gives_up.step(0).text.count("try\n") == 2
+
+
+async def test_task_directories_are_gone_once_the_agent_stops(run_tasks: RunTasks, work_dir: Path) -> None:
+    """They are removed while each task's end is reported, and the agent waits for that before it
+    returns."""
+    tasks = await run_tasks(
+        *(make_assignment(run_step("mkdir -p deep/er && echo x > deep/er/file")) for _ in range(3)),
+        concurrency=2,
+    )
+    assert [t.status for t in tasks] == ["success"] * 3
+    assert task_dirs(work_dir) == []
