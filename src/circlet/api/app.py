@@ -92,6 +92,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.state.output_sizes = SizeRecords()  # how often a running step's output size is committed
     app.state.output_leases = OutputLeases()  # output uploads read their task's lease about once a second
     install_error_handlers(app)
+    app.include_router(runner.router)  # first: routes are matched in order, and runners call most
     for module in (me, projects, pipelines, workflows, jobs):
         app.include_router(module.router, prefix=V2)
     app.include_router(config_routes.router, prefix=V2)  # continuation, compile-config-with-defaults
@@ -110,7 +111,6 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(push_routes.router)
     app.include_router(legacy.router)
     app.include_router(legacy_v1_routes.router)  # the rest of the v1.1 subset
-    app.include_router(runner.router)
     app.include_router(timing_routes.router)  # test timings for circleci tests split
     app.include_router(artifact_routes.router, prefix=V2)  # a job's artifacts and tests
     app.include_router(artifact_routes.downloads)

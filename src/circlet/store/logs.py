@@ -13,6 +13,9 @@ WRITE_BYTES = 1024 * 1024  # bytes of a streamed body gathered before one write
 WRITE_PIECES = 256  # pieces gathered at most before one write (well under IOV_MAX)
 
 
+INLINE_WRITE_BYTES = 16 * 1024  # bytes written on the event loop's thread rather than a worker's
+
+
 class LogStore:
     """Files under ``root/<job_id>/<node_index>/<step_index>.log``.
 
@@ -28,10 +31,14 @@ class LogStore:
     async def append(
         self, job_id: str, node_index: int, step_index: int, *, offset: int, data: bytes, cap_bytes: int = 0
     ) -> tuple[int, bool]:
-        """Write ``data`` at ``offset`` (a retried chunk overwrites itself); return (size, truncated)."""
-        return await anyio.to_thread.run_sync(
-            self._append, self.path(job_id, node_index, step_index), offset, data, cap_bytes
-        )
+        """Write ``data`` at ``offset`` (a retried chunk overwrites itself); return (size, truncated).
+
+        A small piece (most steps' whole output) is written at once: a few system calls cost less
+        than the hand-off to a worker thread and back."""
+        path = self.path(job_id, node_index, step_index)
+        if len(data) <= INLINE_WRITE_BYTES:
+            return self._append(path, offset, data, cap_bytes)
+        return await anyio.to_thread.run_sync(self._append, path, offset, data, cap_bytes)
 
     @staticmethod
     def _append(path: Path, offset: int, data: bytes, cap_bytes: int) -> tuple[int, bool]:
