@@ -87,20 +87,24 @@ async def _store_workflow_status(
     return new
 
 
-async def settle_job(tx: AsyncSession, job_id: str) -> None:
-    """Fold a job's tasks into its status once all are final, then advance its workflow."""
+async def settle_job(tx: AsyncSession, job_id: str, *, job: Job | None = None) -> None:
+    """Fold a job's tasks into its status once all are final, then advance its workflow. ``job``, when
+    the caller read it in this transaction, is not read again."""
     await workflow_store.lock_job_workflow(tx, job_id)
     tasks = await task_store.list_tasks(tx, job_id)
     final = fold_tasks([t.status for t in tasks])
     if final is None:
         return
     try:
-        await job_store.set_job_status(
+        written = await job_store.set_job_status(
             tx, job_id, expected=sources_of(final) & {JobStatus.QUEUED, JobStatus.RUNNING}, new=final
         )
     except InvalidTransition:
         return  # already final (e.g. canceled while its runner was still finishing)
-    job = await job_store.get_job(tx, job_id)
+    if job is None:
+        job = await job_store.get_job(tx, job_id)
+    else:
+        job = replace(job, status=final, **written)
     await events.job_finished(tx, job)
     await advance_workflow(tx, job.workflow_id)
 

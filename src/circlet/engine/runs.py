@@ -51,9 +51,7 @@ async def claim_task(
     base_url: str,
 ) -> TaskAssignment | None:
     """Lease the oldest queued task of the runner's class and describe it for the runner."""
-    runner_id = await runner_store.register_runner(
-        tx, token_id=token_id, name=runner_name, resource_class=resource_class
-    )
+    runner_id = await _runner_id(tx, token_id=token_id, name=runner_name, resource_class=resource_class)
     task = await task_store.claim_task(
         tx, resource_class=resource_class, runner_id=runner_id, runner_name=runner_name, lease_s=lease_s
     )
@@ -74,6 +72,26 @@ async def claim_task(
         max_runtime_s=max_runtime_s,
         base_url=base_url,
     )
+
+
+RUNNER_SEEN_REFRESH_S = 5.0  # seconds between two writes of a runner's last_seen_at by its claims
+_runners_seen: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+async def _runner_id(tx: AsyncSession, *, token_id: str, name: str, resource_class: str) -> str:
+    """The runner's id; its ``last_seen_at`` is written at most every ``RUNNER_SEEN_REFRESH_S`` (a busy
+    runner claims many times a second)."""
+    now = time.monotonic()
+    seen = _runners_seen.get((token_id, name))
+    if seen is not None and now - seen[0] < RUNNER_SEEN_REFRESH_S:
+        return seen[1]
+    runner_id = await runner_store.register_runner(
+        tx, token_id=token_id, name=name, resource_class=resource_class
+    )
+    if len(_runners_seen) >= _RUNNER_IDENTITY_CACHE_MAX:
+        _runners_seen.clear()
+    _runners_seen[(token_id, name)] = (now, runner_id)
+    return runner_id
 
 
 async def heartbeat(tx: AsyncSession, task_id: str, lease_id: str, *, lease_s: float) -> bool:
@@ -119,7 +137,7 @@ async def report_task(
         if finish is not None:
             await _finish_step(tx, logs, task, index, finish, cap_bytes=cap_bytes)
     if "finish" in report:
-        await _finish_task(tx, task, report["finish"]["status"])
+        await _finish_task(tx, task, report["finish"]["status"], job=job)
     return task.cancel_requested
 
 
@@ -259,13 +277,13 @@ async def finish_task(tx: AsyncSession, task_id: str, lease_id: str, result: str
     await _finish_task(tx, task, result)
 
 
-async def _finish_task(tx: AsyncSession, task: Task, result: str) -> None:
+async def _finish_task(tx: AsyncSession, task: Task, result: str, *, job: Job | None = None) -> None:
     if result not in _TASK_RESULTS:
         raise BadRequest(f"Unknown task status {result!r}.")
     status = _TASK_RESULTS[result]
     if await task_store.finish_task(tx, task.id, expected=JobStatus.RUNNING, status=status):
         await step_store.finish_running_steps(tx, task.id, status=StepStatus.CANCELED, ended_at=utcnow())
-        await settle_job(tx, task.job_id)
+        await settle_job(tx, task.job_id, job=job)
 
 
 async def reap_stale_tasks(tx: AsyncSession, *, now: datetime | None = None) -> int:
@@ -319,5 +337,6 @@ async def runner_identity(tx: AsyncSession, token: str) -> tuple[str, str] | Non
 
 
 def forget_runner_identities() -> None:
-    """Drop every kept runner identity (after runner tokens were deleted)."""
+    """Drop every kept runner identity and runner id (after runner tokens were deleted)."""
     _runner_identities.clear()
+    _runners_seen.clear()

@@ -117,8 +117,9 @@ async def list_workflow_jobs(tx: AsyncSession, workflow_id: str) -> list[Job]:
 
 async def set_job_status(
     tx: AsyncSession, job_id: str, *, expected: Iterable[JobStatus], new: JobStatus, **values: Any
-) -> None:
-    """Compare-and-set a job's status. Raises InvalidTransition when it is not in ``expected``."""
+) -> dict[str, Any]:
+    """Compare-and-set a job's status. Raises InvalidTransition when it is not in ``expected``.
+    Returns the columns it set besides ``status`` (timestamps included)."""
     allowed = [s.value for s in expected]
     now = utcnow()
     if new is JobStatus.QUEUED:
@@ -139,6 +140,7 @@ async def set_job_status(
     )
     if changed == 0:
         raise InvalidTransition(entity="job", entity_id=job_id, expected="|".join(allowed), new=new)
+    return values
 
 
 _JSON_COLUMNS = frozenset({"requires", "requires_statuses", "contexts", "definition"})
