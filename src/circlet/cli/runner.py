@@ -21,11 +21,6 @@ EXIT_USAGE = 2
 def parser() -> argparse.ArgumentParser:
     parse = argparse.ArgumentParser(prog="circlet runner", description=DESCRIPTION, epilog=EPILOG)
     parse.add_argument("--server", required=True, help="The circlet server's URL.")
-    parse.add_argument(
-        "--unix-socket",
-        type=Path,
-        help="Reach the server through this Unix socket instead of TCP (its URL is still the Host).",
-    )
     parse.add_argument("--token", help="Runner token (or $CIRCLET_RUNNER_TOKEN).")
     parse.add_argument(
         "--resource-class", default="*", help="Resource class this runner serves; * for built-in classes."
@@ -54,13 +49,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     name = args.name or f"{socket.gethostname()}-{os.getpid()}"
 
     async def _agent(stop: asyncio.Event) -> None:
-        transport = None
-        if args.unix_socket is not None:
-            import httpx
-
-            transport = httpx.AsyncHTTPTransport(uds=str(args.unix_socket))
         await run_agent(
-            transport=transport,
             server_url=args.server,
             token=secret,
             resource_class=args.resource_class,

@@ -6,10 +6,8 @@ import asyncio
 import contextlib
 import gc
 import os
-import shutil
 import signal
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -62,8 +60,7 @@ async def _serve(settings: Settings, *, runners: int, demo: bool) -> None:
     gc.collect()
     gc.freeze()
     typer.echo(f"circlet is listening on {settings.public_url()} (data in {settings.data_dir})")
-    local = await _serve_unix_socket(app) if runners > 0 else None
-    child = await _start_runner(app, settings, runners, local[1] if local else None) if runners > 0 else None
+    child = await _start_runner(app, settings, runners) if runners > 0 else None
     try:
         if demo:
             from circlet.cli.demo import run_demo
@@ -73,48 +70,6 @@ async def _serve(settings: Settings, *, runners: int, demo: bool) -> None:
     finally:
         if child is not None:
             await _stop(child)
-        if local is not None:
-            await _stop_unix_socket(*local)
-
-
-class _SocketServer(uvicorn.Server):
-    """The built-in runners' Unix socket: a second listener of the same app, whose lifespan and
-    signals belong to the main server."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-async def _serve_unix_socket(app: object) -> tuple[_SocketServer, Path, asyncio.Task[None]]:
-    """Listen on a Unix socket in a private directory for the built-in runners: a request there costs
-    less than one over loopback TCP (no TCP stack on either side). Runners of other machines use the
-    server's URL as ever."""
-    directory = Path(tempfile.mkdtemp(prefix="circlet-"))  # mode 0700: only this user connects
-    path = directory / "runner.sock"
-    config = uvicorn.Config(
-        app,  # type: ignore[arg-type]
-        uds=str(path),
-        loop="asyncio",
-        http="httptools",
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-    )
-    server = _SocketServer(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started and not serving.done():
-        await asyncio.sleep(0.02)
-    if serving.done():
-        serving.result()  # it failed to start: say why
-    return server, path, serving
-
-
-async def _stop_unix_socket(server: _SocketServer, path: Path, serving: asyncio.Task[None]) -> None:
-    server.should_exit = True
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(serving, 10)
-    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 class _Server(uvicorn.Server):
@@ -128,9 +83,7 @@ class _Server(uvicorn.Server):
             self._captured_signals.clear()
 
 
-async def _start_runner(
-    app: object, settings: Settings, slots: int, unix_socket: Path | None
-) -> asyncio.subprocess.Process:
+async def _start_runner(app: object, settings: Settings, slots: int) -> asyncio.subprocess.Process:
     from circlet.engine.accounts import rotate_builtin_runner_token
 
     store = app.state.store  # type: ignore[attr-defined]
@@ -147,7 +100,6 @@ async def _start_runner(
         "runner",
         "--server",
         settings.public_url(),
-        *(("--unix-socket", str(unix_socket)) if unix_socket else ()),
         "--resource-class",
         "*",
         "--concurrency",
