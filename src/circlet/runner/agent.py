@@ -21,7 +21,7 @@ from circlet.runner.executor import KILL_GRACE_S
 from circlet.runner.reports import StepReports
 from circlet.runner.sweep import owned_work_dir, sweep_stale_tasks
 from circlet.runner.task import TaskRun, TaskSignals
-from circlet.runner.workspace import TaskDirs
+from circlet.runner.workspace import TaskDirPool
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ async def run_agent(
         server_url: the circlet server's base URL.
         token: the runner token.
         resource_class: ``namespace/name`` this runner serves.
-        work_dir: where task directories are created (one per task, removed afterwards).
+        work_dir: where task directories are made (reused from task to task, removed at the end).
         name: this runner's name, shown by the server.
         stop: set it to stop claiming; tasks in progress still run to their end and are reported.
         concurrency: how many tasks may run at once.
@@ -139,30 +139,17 @@ class _Agent:
     ) -> None:
         self._client = client
         self._claim_request = claim
-        self._work_dir = work_dir
+        self._dirs = TaskDirPool(work_dir)
         self._host_env = host_env
         self._stop = stop
         self._kill_grace_s = kill_grace_s
         self._running: set[asyncio.Task[None]] = set()
-        self._removals: set[asyncio.Task[None]] = set()
 
     async def run(self, concurrency: int) -> None:
         try:
             await self._run(concurrency)
         finally:
-            if self._removals:
-                await asyncio.gather(*self._removals, return_exceptions=True)
-
-    def _discard(self, dirs: TaskDirs) -> None:
-        """Remove a finished task's directories in a thread, while its end is reported."""
-        removal = asyncio.create_task(asyncio.to_thread(dirs.remove))
-        self._removals.add(removal)
-        removal.add_done_callback(self._removed)
-
-    def _removed(self, removal: asyncio.Task[None]) -> None:
-        self._removals.discard(removal)
-        if not removal.cancelled() and (exc := removal.exception()) is not None:
-            logger.warning("removing a task's files failed: %s", exc, extra={"action": "cleanup_failed"})
+            await self._dirs.aclose()
 
     async def _run(self, concurrency: int) -> None:
         slots = asyncio.Semaphore(concurrency)
@@ -249,12 +236,11 @@ class _Agent:
         run = TaskRun(
             client=self._client,
             assignment=assignment,
-            work_dir=self._work_dir,
+            dirs=self._dirs,
             host_env=self._host_env,
             signals=signals,
             kill_grace_s=self._kill_grace_s,
             reports=reports,
-            discard=self._discard,
         )
         try:
             return await run.run()

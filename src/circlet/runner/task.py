@@ -8,7 +8,7 @@ import base64
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from circlet.runner.reports import StepReports
 from circlet.runner.steps import StepContext, StepOutcome, runner_for
 from circlet.runner.timings import fetch_timings, wants_timings
 from circlet.runner.transfers import Transfers
-from circlet.runner.workspace import DEFAULT_WORKING_DIRECTORY, TaskDirs, job_environment
+from circlet.runner.workspace import DEFAULT_WORKING_DIRECTORY, TaskDirPool, TaskDirs, job_environment
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +70,12 @@ class TaskRun:
     Args:
         client: the runner client.
         assignment: the claimed task.
-        work_dir: the runner's work directory; the task lives in ``work_dir/<task_id>``.
+        dirs: where the task's directories come from, and go back to once nothing runs in them
+            any more (emptied off the task's path to its report).
         host_env: the runner's environment, read once (only LANG, TZ and USER are used).
         signals: cancel / lost-lease events from the heartbeat loop.
         kill_grace_s: time between SIGTERM and SIGKILL.
         reports: where step starts and finishes go (the caller sends what is left with the finish).
-        discard: takes the task's directories once nothing runs in them any more, to remove them off
-            the task's path to its report; without it they are removed before ``run`` returns.
     """
 
     def __init__(
@@ -84,19 +83,17 @@ class TaskRun:
         *,
         client: RunnerClient,
         assignment: TaskAssignment,
-        work_dir: Path,
+        dirs: TaskDirPool,
         host_env: Mapping[str, str],
         signals: TaskSignals,
         kill_grace_s: float,
         reports: StepReports,
-        discard: Callable[[TaskDirs], None] | None = None,
     ) -> None:
         self._client = client
-        self._discard = discard
+        self._dirs = dirs
         self._reports = reports
         self._assignment = assignment
         self._lease = Lease(assignment["task_id"], assignment["lease_id"])
-        self._work_dir = work_dir
         self._host_env = host_env
         self._signals = signals
         self._kill_grace_s = kill_grace_s
@@ -111,7 +108,7 @@ class TaskRun:
 
     async def run(self) -> TaskFinish:
         """Runs every step that should run. Raises LeaseLost when the server gave the task away."""
-        dirs = await asyncio.to_thread(TaskDirs.create, self._work_dir, self._lease.task_id)
+        dirs = await self._dirs.take()
         try:
             if wants_timings(self._assignment):
                 await fetch_timings(self._client, self._lease, dirs.meta)
@@ -120,10 +117,7 @@ class TaskRun:
         finally:
             await self._stop_background()
             await self._kill_leftovers()
-            if self._discard is None:
-                await asyncio.to_thread(dirs.remove)
-            else:
-                self._discard(dirs)  # removed while the task's end is reported
+            self._dirs.give_back(dirs)  # emptied while the task's end is reported
         if self._signals.lease_lost:
             raise LeaseLost("the task's lease was lost")
         return self._result()
@@ -134,7 +128,7 @@ class TaskRun:
             self._assignment["working_directory"] or DEFAULT_WORKING_DIRECTORY, dirs.home
         )
         try:
-            working_dir.mkdir(parents=True, exist_ok=True)
+            dirs.make_working_dir(working_dir)
         except OSError as exc:
             self._progress.failed = True
             self._progress.message = f"cannot create working directory {working_dir}: {exc.strerror}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from circlet.runner.executor import Limits, run_process
 from circlet.runner.steps.context import StepContext, StepOutcome, outcome_of
-from circlet.runner.workspace import with_tools_on_path
+from circlet.runner.workspace import overwrite, with_tools_on_path
 
 DEFAULT_SHELL = "/bin/bash -eo pipefail"
 NO_OUTPUT_TIMEOUT_S = 600.0  # seconds (CircleCI's 10m default)
@@ -20,7 +20,7 @@ async def run_command(ctx: StepContext) -> StepOutcome:
     background = bool(spec.get("background"))
     shell = spec.get("shell") or ctx.assignment.get("shell") or DEFAULT_SHELL
     script = ctx.dirs.scripts / f"step-{ctx.index}.sh"
-    script.write_text(spec.get("command", "") + "\n")
+    overwrite(script, (spec.get("command", "") + "\n").encode())
     cwd = ctx.dirs.resolve(spec.get("working_directory") or ".", ctx.working_dir)
     if not cwd.is_dir():
         await ctx.output.write_line(f"working_directory {cwd} does not exist")
