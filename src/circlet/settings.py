@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str = ""  #: empty means SQLite in the data dir
+    #: SQLite's ``synchronous`` in WAL mode: ``normal`` survives any crash of circlet or the host's
+    #: processes, though a power cut may lose the last commits; ``full`` syncs every commit
+    sqlite_synchronous: Literal["normal", "full"] = "normal"
     host: str = "127.0.0.1"
     port: int = 8080
     base_url: str = ""  #: public URL of the server; derived from host/port when empty

@@ -47,7 +47,11 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     """Build the ASGI app. Migrations run at start-up; background loops stop at shutdown."""
     box = secrets.open_box(settings.secret_key, settings.data_dir)
     if store is None:
-        store = Store.from_url(settings.resolved_database_url(), shared={secrets.BOX: box})
+        store = Store.from_url(
+            settings.resolved_database_url(),
+            shared={secrets.BOX: box},
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
     else:
         store.share(secrets.BOX, box)
     config = ServerConfig(

@@ -39,7 +39,9 @@ def in_transaction(
     CIError becomes a clean exit."""
 
     async def _run() -> T:
-        store = Store.from_url(settings.resolved_database_url(), shared=shared)
+        store = Store.from_url(
+            settings.resolved_database_url(), shared=shared, sqlite_synchronous=settings.sqlite_synchronous
+        )
         try:
             await store.migrate()
             async with store.transaction() as tx:

@@ -24,14 +24,15 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _REVISION = re.compile(r"^(down_)?revision\b[^=\n]*=(.*)$", re.MULTILINE)  # in a migration script
 _QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
 
 
 class Store:
     """Owns the engine. ``transaction()`` is the only way to talk to the database.
 
     SQLite runs with one connection (so writers queue fairly in asyncio instead of in SQLite's unfair
-    busy handler), WAL and ``synchronous=FULL``; every transaction starts ``BEGIN IMMEDIATE``, and
-    its statements run on the event loop's thread (``circlet.store.sqlite``).
+    busy handler), WAL and ``synchronous=NORMAL`` (or ``FULL``); every transaction starts ``BEGIN
+    IMMEDIATE``, and its statements run on the event loop's thread (``circlet.store.sqlite``).
     """
 
     def __init__(self, engine: AsyncEngine, *, shared: Mapping[str, object] | None = None) -> None:
@@ -42,9 +43,22 @@ class Store:
         self.waker = QueueWaker()
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 10, shared: Mapping[str, object] | None = None) -> Store:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        pool_size: int = 10,
+        shared: Mapping[str, object] | None = None,
+        sqlite_synchronous: str = "normal",
+    ) -> Store:
         """Build a store from an async SQLAlchemy URL (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
-        ``shared`` values (e.g. the secret box) are in every transaction's ``info``."""
+        ``shared`` values (e.g. the secret box) are in every transaction's ``info``.
+
+        ``sqlite_synchronous`` is SQLite's ``synchronous`` setting: ``normal`` (in WAL mode a commit
+        is durable once the OS has it, and the file is never corrupted; a power cut may roll back the
+        last commits) or ``full`` (each commit waits for its fsync)."""
+        if sqlite_synchronous not in _SYNCHRONOUS:
+            raise ValueError(f"sqlite_synchronous must be one of {sorted(_SYNCHRONOUS)}")
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
@@ -58,7 +72,7 @@ class Store:
                     sqlite.connect, path or ":memory:", busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000
                 ),
             )
-            _install_sqlite_hooks(engine)
+            _install_sqlite_hooks(engine, _SYNCHRONOUS[sqlite_synchronous])
         else:
             engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
@@ -133,13 +147,13 @@ def _upgrade_head(connection: Connection) -> None:
     command.upgrade(cfg, "head")
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+def _install_sqlite_hooks(engine: AsyncEngine, synchronous: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=0")  # locks are waited for without blocking the loop
         cursor.close()

@@ -2,7 +2,7 @@
 
 aiosqlite runs every call on a worker thread and hands the result back through the event loop: a
 thread switch each way, and a wait for the GIL whenever the loop is busy. A SQLite statement on the
-server's small rows takes microseconds (a commit with ``synchronous=FULL``, one fsync), so the hand-off
+server's small rows takes microseconds (a commit at most one fsync), so the hand-off
 cost more than the work: a finished job's transaction made some thirty of them. The server keeps one
 SQLite connection, and its transactions already take turns for it, so running each call directly gives
 up no concurrency. What it gives up: a long statement (a large Insights read, tens of milliseconds)

@@ -74,3 +74,19 @@ async def test_a_lock_held_too_long_is_a_store_error(tmp_path: Path, monkeypatch
     finally:
         await first.close()
         await second.close()
+
+
+@pytest.mark.parametrize(("setting", "pragma"), [("normal", 1), ("full", 2)])
+async def test_the_synchronous_setting_reaches_the_connection(tmp_path: Path, setting: str, pragma: int) -> None:
+    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'circlet.db'}", sqlite_synchronous=setting)
+    try:
+        async with store.transaction() as tx:
+            assert (await tx.execute(text("PRAGMA synchronous"))).scalar() == pragma
+            assert (await tx.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+    finally:
+        await store.close()
+
+
+def test_an_unknown_synchronous_setting_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="sqlite_synchronous"):
+        Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'circlet.db'}", sqlite_synchronous="off")
