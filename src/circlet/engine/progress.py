@@ -50,7 +50,7 @@ async def advance_workflow(tx: AsyncSession, workflow_id: str) -> WorkflowStatus
     changed = False
     while settled_more:  # a job refused at queueing is final at once: its dependents settle next round
         settled_more = False
-        jobs = await job_store.list_workflow_jobs(tx, workflow_id)
+        jobs = await job_store.list_workflow_jobs(tx, workflow_id, with_definition=False)
         states = [JobState(j.name, j.type, j.status, j.requires, j.requires_statuses) for j in jobs]
         by_name = {j.name: j for j in jobs}
         moves = unblocked(states)
@@ -63,7 +63,7 @@ async def advance_workflow(tx: AsyncSession, workflow_id: str) -> WorkflowStatus
             elif new.is_final:
                 await events.job_finished(tx, await job_store.get_job(tx, job.id))
     if changed:  # statuses moved in the last round: read them again
-        jobs = await job_store.list_workflow_jobs(tx, workflow_id)
+        jobs = await job_store.list_workflow_jobs(tx, workflow_id, with_definition=False)
     return await _store_workflow_status(tx, workflow_id, [j.status for j in jobs])
 
 

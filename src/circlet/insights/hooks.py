@@ -55,7 +55,7 @@ async def workflow_finished(tx: AsyncSession, workflow: Workflow) -> None:
     if outcome_of(workflow.status) is None:
         return
     pipeline = await pipeline_store.get_pipeline(tx, workflow.pipeline_id)
-    jobs = await job_store.list_workflow_jobs(tx, workflow.id)
+    jobs = await job_store.list_workflow_jobs(tx, workflow.id, with_definition=False)
     run = WorkflowRun(
         id=workflow.id,
         project_id=workflow.project_id,

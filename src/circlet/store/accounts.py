@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from circlet.errors import Conflict, NotFound
 from circlet.model.accounts import Org, User
 from circlet.store._types import utcnow
-from circlet.store.tables import MembershipRow, OrgRow, ProjectRow, RunnerTokenRow, TokenRow, UserRow
+from circlet.store.rawsql import driver
+from circlet.store.tables import MembershipRow, OrgRow, RunnerTokenRow, TokenRow, UserRow
 from circlet.types import OrgId, UserId
 
 TOKEN_PREFIX = "CCIPAT_"
@@ -94,16 +95,19 @@ async def list_user_orgs(tx: AsyncSession, user_id: UserId) -> list[Org]:
 
 
 async def user_org_ids(tx: AsyncSession, user_id: UserId) -> set[str]:
-    rows = await tx.scalars(select(MembershipRow.org_id).where(MembershipRow.user_id == user_id))
-    return set(rows)
+    db = await driver(tx)
+    rows = await db.fetch("SELECT org_id FROM memberships WHERE user_id = ?", user_id)
+    return {row[0] for row in rows}
 
 
 async def is_project_member(tx: AsyncSession, user_id: UserId, project_id: str) -> bool:
     """Whether the user belongs to the org of the project (one statement)."""
-    found = await tx.scalar(
-        select(MembershipRow.org_id)
-        .join(ProjectRow, ProjectRow.org_id == MembershipRow.org_id)
-        .where(ProjectRow.id == project_id, MembershipRow.user_id == user_id)
+    db = await driver(tx)
+    found = await db.fetchone(
+        "SELECT m.org_id FROM memberships m JOIN projects p ON p.org_id = m.org_id"
+        " WHERE p.id = ? AND m.user_id = ?",
+        project_id,
+        user_id,
     )
     return found is not None
 
@@ -125,12 +129,15 @@ async def create_token(tx: AsyncSession, user_id: UserId, *, label: str = "") ->
 
 
 async def user_for_token(tx: AsyncSession, token: str) -> User | None:
-    row = await tx.scalar(
-        select(UserRow)
-        .join(TokenRow, TokenRow.user_id == UserRow.id)
-        .where(TokenRow.token_hash == hash_token(token))
+    db = await driver(tx)
+    row = await db.fetchone(
+        "SELECT u.id, u.login, u.name, u.avatar_url FROM users u JOIN tokens t ON t.user_id = u.id"
+        " WHERE t.token_hash = ?",
+        hash_token(token),
     )
-    return _user(row) if row else None
+    if row is None:
+        return None
+    return User(id=UserId(row[0]), login=row[1], name=row[2], avatar_url=row[3])
 
 
 async def create_runner_token(tx: AsyncSession, *, resource_class: str, nickname: str = "") -> str:

@@ -90,6 +90,7 @@ async def create_job(
 
 _COLUMNS = columns_of(JobRow, alias="j")
 _SELECT = f"SELECT {_COLUMNS.sql}, p.slug FROM jobs j JOIN projects p ON p.id = j.project_id"
+_SELECT_LEAN = _SELECT.replace("j.definition", "NULL AS definition", 1)  # same columns, one left empty
 
 
 async def get_job(tx: AsyncSession, job_id: str) -> Job:
@@ -108,10 +109,15 @@ async def get_job_by_number(tx: AsyncSession, project_id: ProjectId, number: int
     return _job(_COLUMNS.read(row), row[_COLUMNS.width])
 
 
-async def list_workflow_jobs(tx: AsyncSession, workflow_id: str) -> list[Job]:
-    """The workflow's jobs as stored now."""
+async def list_workflow_jobs(
+    tx: AsyncSession, workflow_id: str, *, with_definition: bool = True
+) -> list[Job]:
+    """The workflow's jobs as stored now. Without ``with_definition`` their ``definition`` is left
+    empty: the compiled job (steps and all) is the largest column, and moving a workflow on never
+    needs it."""
     db = await driver(tx)
-    rows = await db.fetch(f"{_SELECT} WHERE j.workflow_id = ? ORDER BY j.created_at, j.name", workflow_id)
+    select = _SELECT if with_definition else _SELECT_LEAN
+    rows = await db.fetch(f"{select} WHERE j.workflow_id = ? ORDER BY j.created_at, j.name", workflow_id)
     return [_job(_COLUMNS.read(r), r[_COLUMNS.width]) for r in rows]
 
 

@@ -16,7 +16,7 @@ from circlet.model.pipelines import Pipeline
 from circlet.model.statuses import PipelineState
 from circlet.store._types import utcnow
 from circlet.store.pages import DEFAULT_PAGE_SIZE, Page, decode_token, encode_token
-from circlet.store.rawsql import columns_of, driver
+from circlet.store.rawsql import columns_of, driver, insert_row, table_columns
 from circlet.store.tables import PipelineRow, ProjectRow, UserRow
 from circlet.types import PipelineId, ProjectId, UserId
 
@@ -83,8 +83,11 @@ async def create_pipeline(
     received_at: datetime,
 ) -> PipelineId:
     now = utcnow()
-    row = PipelineRow(
-        id=str(uuid.uuid4()),
+    pipeline_id = PipelineId(str(uuid.uuid4()))
+    await insert_row(
+        tx,
+        PipelineRow,
+        id=pipeline_id,
         project_id=project_id,
         number=number,
         state=PipelineState.PENDING.value,
@@ -106,9 +109,7 @@ async def create_pipeline(
         setup_config_compiled="",
         continued=False,
     )
-    tx.add(row)
-    await tx.flush()
-    return PipelineId(row.id)
+    return pipeline_id
 
 
 async def update_pipeline(tx: AsyncSession, pipeline_id: PipelineId, **values: Any) -> None:
@@ -116,7 +117,13 @@ async def update_pipeline(tx: AsyncSession, pipeline_id: PipelineId, **values: A
     values["updated_at"] = utcnow()
     if isinstance(values.get("state"), PipelineState):
         values["state"] = values["state"].value
-    await tx.execute(update(PipelineRow).where(PipelineRow.id == pipeline_id).values(**values))
+    db = await driver(tx)
+    columns = table_columns(PipelineRow.__table__)
+    await db.execute(
+        f"UPDATE pipelines SET {', '.join(f'{name} = ?' for name in values)} WHERE id = ?",
+        *(columns.param(db, name, value) for name, value in values.items()),
+        pipeline_id,
+    )
 
 
 async def touch_pipeline(tx: AsyncSession, pipeline_id: str) -> None:

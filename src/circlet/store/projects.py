@@ -76,24 +76,21 @@ async def update_project(
 
 _RAW = columns_of(ProjectRow, alias="p")
 _RAW_ORG = columns_of(OrgRow, alias="o")
+_RAW_SELECT = f"SELECT {_RAW.sql}, {_RAW_ORG.sql} FROM projects p JOIN orgs o ON o.id = p.org_id"
 
 
 async def get_project(tx: AsyncSession, project_id: str) -> Project:
     db = await driver(tx)
-    row = await db.fetchone(
-        f"SELECT {_RAW.sql}, {_RAW_ORG.sql} FROM projects p JOIN orgs o ON o.id = p.org_id WHERE p.id = ?",
-        project_id,
-    )
+    row = await db.fetchone(f"{_RAW_SELECT} WHERE p.id = ?", project_id)
     if row is None:
         raise NotFound("Project not found.")
     return _project(_RAW.read(row), _RAW_ORG.read(row, _RAW.width))
 
 
 async def find_project(tx: AsyncSession, slug: str) -> Project | None:
-    result = (
-        await tx.execute(select(ProjectRow, OrgRow).join(OrgRow).where(ProjectRow.slug == slug))
-    ).first()
-    return _project(*result) if result else None
+    db = await driver(tx)
+    row = await db.fetchone(f"{_RAW_SELECT} WHERE p.slug = ?", slug)
+    return _project(_RAW.read(row), _RAW_ORG.read(row, _RAW.width)) if row else None
 
 
 async def list_projects(tx: AsyncSession, org_ids: set[str]) -> list[Project]:
@@ -108,28 +105,20 @@ async def list_projects(tx: AsyncSession, org_ids: set[str]) -> list[Project]:
 
 async def next_pipeline_number(tx: AsyncSession, project_id: ProjectId) -> int:
     """Take the next pipeline number; the row lock serializes concurrent triggers."""
-    return int(
-        await tx.scalar(
-            update(ProjectRow)
-            .where(ProjectRow.id == project_id)
-            .values(pipeline_seq=ProjectRow.pipeline_seq + 1)
-            .returning(ProjectRow.pipeline_seq)
-        )
-        or 0
+    db = await driver(tx)
+    row = await db.fetchone(
+        "UPDATE projects SET pipeline_seq = pipeline_seq + 1 WHERE id = ? RETURNING pipeline_seq", project_id
     )
+    return int(row[0]) if row else 0
 
 
 async def take_job_numbers(tx: AsyncSession, project_id: ProjectId, count: int) -> list[int]:
     """Reserve ``count`` consecutive job numbers."""
     if count == 0:
         return []
-    last = int(
-        await tx.scalar(
-            update(ProjectRow)
-            .where(ProjectRow.id == project_id)
-            .values(job_seq=ProjectRow.job_seq + count)
-            .returning(ProjectRow.job_seq)
-        )
-        or 0
+    db = await driver(tx)
+    row = await db.fetchone(
+        "UPDATE projects SET job_seq = job_seq + ? WHERE id = ? RETURNING job_seq", count, project_id
     )
+    last = int(row[0]) if row else 0
     return list(range(last - count + 1, last + 1))

@@ -140,17 +140,16 @@ class Columns:
         prefix = f"{alias or table.name}."
         self.names = tuple(c.name for c in table.columns)
         self.sql = ", ".join(prefix + name for name in self.names)
-        self._readers: tuple[Callable[[Any], Any], ...] = tuple(_reader(c.type) for c in table.columns)
+        readers = [(c.name, _reader(c.type)) for c in table.columns]
+        self._converted = tuple((name, reader) for name, reader in readers if reader is not _same)
         self._kinds = {c.name: _kind(c.type) for c in table.columns}
         self.width = len(self.names)
 
     def read(self, values: Sequence[Any], start: int = 0) -> Any:
-        return SimpleNamespace(
-            **{
-                name: reader(values[start + i])
-                for i, (name, reader) in enumerate(zip(self.names, self._readers, strict=True))
-            }
-        )
+        fields = dict(zip(self.names, values[start : start + self.width], strict=True))
+        for name, reader in self._converted:
+            fields[name] = reader(fields[name])
+        return SimpleNamespace(**fields)
 
     def param(self, db: Driver, name: str, value: Any) -> Any:
         """``value`` of column ``name`` as a parameter."""
