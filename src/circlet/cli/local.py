@@ -86,6 +86,9 @@ def local(
         raise typer.Exit(2) from exc
     state = (state_dir or STATE_ROOT) / _state_name(snap.root)
     code = 1
+    from circlet.runner.executor import wait_for_children_with_pidfds
+
+    wait_for_children_with_pidfds()
     try:
         code = asyncio.run(
             _run(snap, tmp / "data", state, parameters, secrets, runners=max(1, runners), console=console)

@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # own fallback for when they are not is taken if that import fails, as a None entry makes it.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from circlet.runner.agent import run_agent, run_until_signaled
+    from circlet.runner.executor import wait_for_children_with_pidfds
 
     secret = args.token or os.environ.get("CIRCLET_RUNNER_TOKEN")
     if not secret:
@@ -59,4 +60,5 @@ def main(argv: Sequence[str] | None = None) -> None:
             concurrency=args.concurrency,
         )
 
+    wait_for_children_with_pidfds()
     asyncio.run(run_until_signaled(_agent, parent_pid=args.parent_pid))

@@ -31,6 +31,9 @@ def serve(
     """Run the API server (migrations apply on start) with N built-in runners."""
     settings = make_settings(data_dir, host=host, port=port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from circlet.runner.executor import wait_for_children_with_pidfds
+
+    wait_for_children_with_pidfds()  # git runs as child processes of the server
     asyncio.run(_serve(settings, runners=runners, demo=demo))
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circlet.engine import access
@@ -28,7 +28,7 @@ from circlet.model.accounts import User
 from circlet.model.pipelines import Step, Task
 from circlet.model.statuses import StepStatus
 from circlet.store import steps as step_store
-from circlet.store.db import Store
+from circlet.store.db import Store, after_commit
 from circlet.store.logs import LogStore
 
 READ_BYTES = 256 * 1024  # bytes read (and sent) at most per event
@@ -118,7 +118,7 @@ class OutputLeases:
 
 def wake_after_commit(tx: AsyncSession, watch: OutputWatch, key: str) -> None:
     """Wake the readers of ``key`` once ``tx`` commits (never when it rolls back)."""
-    event.listen(tx.sync_session, "after_commit", lambda _session: watch.wake(key), once=True)
+    after_commit(tx, functools.partial(watch.wake, key))
 
 
 class LiveLogs(LogStore):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import cache, partial
 from pathlib import Path
@@ -25,6 +25,13 @@ _REVISION = re.compile(r"^(down_)?revision\b[^=\n]*=(.*)$", re.MULTILINE)  # in 
 _QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
+_AFTER_COMMIT = "circlet.after_commit"
+
+
+def after_commit(tx: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the transaction ``tx`` belongs to (opened by :meth:`Store.transaction`)
+    has committed; never when it rolls back."""
+    tx.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
 class Store:
@@ -99,6 +106,8 @@ class Store:
                 raise StoreError(f"database error: {exc.orig!s}") from exc
             for resource_class in session.info.pop("wake", ()):
                 self.waker.wake(resource_class)
+            for callback in session.info.pop(_AFTER_COMMIT, ()):
+                callback()
 
     async def migrate(self) -> None:
         """Apply every Alembic migration up to head (Alembic, ~7 MB, loads only when one is missing)."""

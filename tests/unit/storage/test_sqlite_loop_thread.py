@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from circlet.errors import StoreError
-from circlet.store.db import Store
+from circlet.store.db import Store, after_commit
 
 
 async def _stores(tmp_path: Path, count: int) -> list[Store]:
@@ -90,3 +90,21 @@ async def test_the_synchronous_setting_reaches_the_connection(tmp_path: Path, se
 def test_an_unknown_synchronous_setting_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="sqlite_synchronous"):
         Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'circlet.db'}", sqlite_synchronous="off")
+
+
+async def test_after_commit_callbacks_run_only_once_committed(tmp_path: Path) -> None:
+    [store] = await _stores(tmp_path, 1)
+    ran: list[str] = []
+    try:
+        async with store.transaction() as tx:
+            await tx.execute(text("INSERT INTO t VALUES (1)"))
+            after_commit(tx, lambda: ran.append("committed"))
+            assert ran == []
+        assert ran == ["committed"]
+        with pytest.raises(RuntimeError):
+            async with store.transaction() as tx:
+                after_commit(tx, lambda: ran.append("rolled back"))
+                raise RuntimeError("fail")
+        assert ran == ["committed"]
+    finally:
+        await store.close()
