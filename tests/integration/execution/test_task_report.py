@@ -168,3 +168,44 @@ async def test_runner_shows_a_long_step_running_and_chains_tasks(
     assert workflows[0]["status"] == "success"
     jobs = await workflow_jobs(client, account, workflows[0]["id"])
     assert {j["status"] for j in jobs} == {"success"}
+
+
+async def test_a_bad_report_is_refused_with_a_message_and_changes_nothing(
+    client: httpx.AsyncClient,
+    store: Store,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+) -> None:
+    account = await make_user()
+    await make_project(make_repo(TWO_JOBS))
+    async with store.transaction() as tx:
+        token = await accounts.create_runner_token(tx, "*")
+    runner = {"Authorization": f"Bearer {token}"}
+    await trigger(client, account, branch="main")
+    task = await _claim(client, runner)
+    url = f"/runner/v1/tasks/{task['task_id']}/report"
+    leased = {**runner, "X-Circlet-Lease": task["lease_id"]}
+    refused = [
+        (await client.post(url, json={"steps": []}, headers=runner), 400, "X-Circlet-Lease"),
+        (await client.post(url, content=b"{not json", headers=leased), 400, "JSON"),
+        (await client.post(url, json={"finish": {"status": "success"}}, headers=leased), 400, "steps"),
+        (
+            await client.post(url, json={"steps": [], "finish": {"status": "great"}}, headers=leased),
+            400,
+            "status",
+        ),
+        (
+            await client.post(url, json={"steps": []}, headers={"X-Circlet-Lease": task["lease_id"]}),
+            401,
+            "token",
+        ),
+        (await client.post(url, json={"steps": []}, headers={**runner, "X-Circlet-Lease": "stale"}), 409, ""),
+    ]
+    for response, status, words in refused:
+        assert response.status_code == status, response.text
+        assert words in response.json()["message"]
+    # none of it touched the task: it still runs under its lease, and a good report is taken
+    done = await client.post(url, json={"steps": [], "finish": {"status": "success"}}, headers=leased)
+    assert done.status_code == 200, done.text
+    assert done.json() == {"cancel": False}

@@ -77,7 +77,9 @@ async def test_a_lock_held_too_long_is_a_store_error(tmp_path: Path, monkeypatch
 
 
 @pytest.mark.parametrize(("setting", "pragma"), [("normal", 1), ("full", 2)])
-async def test_the_synchronous_setting_reaches_the_connection(tmp_path: Path, setting: str, pragma: int) -> None:
+async def test_the_synchronous_setting_reaches_the_connection(
+    tmp_path: Path, setting: str, pragma: int
+) -> None:
     store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'circlet.db'}", sqlite_synchronous=setting)
     try:
         async with store.transaction() as tx:

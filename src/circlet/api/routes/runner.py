@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from circlet.api.deps import ConfigDep, LogsDep, StoreDep, TxDep
-from circlet.api.routes.live import WatchDep
+from circlet.api.deps import ConfigDep, LogsDep, StoreDep, TxDep, get_config, get_logs, get_store
+from circlet.api.routes.live import WatchDep, get_watch
 from circlet.engine import live, runs
-from circlet.errors import Forbidden, Unauthorized
+from circlet.errors import BadRequest, Forbidden, Unauthorized
 from circlet.protocol import LEASE_HEADER, ClaimRequest, StepFinish, StepStart, TaskFinish, TaskReport
 
 router = APIRouter(prefix="/runner/v1", tags=["Runner"])
@@ -161,34 +164,47 @@ async def finish_task(
     return {}
 
 
-@router.post("/tasks/{task_id}/report")
-async def report_task(
-    task_id: str,
-    body: TaskReport,
-    lease: LeaseDep,
-    tx: TxDep,
-    runner: RunnerDep,
-    watch: WatchDep,
-    logs: LogsDep,
-    config: ConfigDep,
-) -> dict[str, Any]:
-    token_id, resource_class = runner
-    claim_next = body.get("claim") if "finish" in body else None
-    if claim_next is not None and claim_next["resource_class"] != resource_class:
-        raise Forbidden(f"This runner token is for resource class {resource_class!r}.")
-    cancel = await runs.report_task(tx, task_id, lease, body, logs=logs, cap_bytes=config.log_cap_bytes)
-    if "finish" in body or any("finish" in step for step in body["steps"]):
-        live.wake_after_commit(tx, watch, task_id)
-    response: dict[str, Any] = {"cancel": cancel}
-    if claim_next is not None:
-        response["next"] = await runs.claim_task(
-            tx,
-            token_id=token_id,
-            resource_class=resource_class,
-            runner_name=claim_next["runner_name"],
-            lease_s=config.runner_lease_s,
-            heartbeat_interval_s=config.runner_heartbeat_interval_s,
-            max_runtime_s=config.max_job_runtime_s,
-            base_url=config.base_url,
+async def report_task(request: Request) -> Response:
+    """``POST /tasks/{task_id}/report`` (:class:`TaskReport` -> :class:`TaskReportResponse`).
+
+    The call every finished task makes, so it is a plain Starlette endpoint: the body is validated
+    by one pydantic adapter and the response written as JSON bytes, without FastAPI's per-request
+    dependency solving and response serialization (a third of this call's cost when it was a
+    FastAPI route). Errors are the same: 400 with ``{"message"}`` for a bad body, 401/403/409 as
+    for the other task calls."""
+    task_id = request.path_params["task_id"]
+    lease = request.headers.get(LEASE_HEADER)
+    if not lease:
+        raise BadRequest(f"The {LEASE_HEADER} header is required.")
+    try:
+        body = _REPORT.validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    store, config = await get_store(request), await get_config(request)
+    async with store.transaction() as tx:
+        token_id, resource_class = await runner_identity(request, tx)
+        claim_next = body.get("claim") if "finish" in body else None
+        if claim_next is not None and claim_next["resource_class"] != resource_class:
+            raise Forbidden(f"This runner token is for resource class {resource_class!r}.")
+        cancel = await runs.report_task(
+            tx, task_id, lease, body, logs=await get_logs(request), cap_bytes=config.log_cap_bytes
         )
-    return response
+        if "finish" in body or any("finish" in step for step in body["steps"]):
+            live.wake_after_commit(tx, await get_watch(request), task_id)
+        response: dict[str, Any] = {"cancel": cancel}
+        if claim_next is not None:
+            response["next"] = await runs.claim_task(
+                tx,
+                token_id=token_id,
+                resource_class=resource_class,
+                runner_name=claim_next["runner_name"],
+                lease_s=config.runner_lease_s,
+                heartbeat_interval_s=config.runner_heartbeat_interval_s,
+                max_runtime_s=config.max_job_runtime_s,
+                base_url=config.base_url,
+            )
+    return Response(json.dumps(response, separators=(",", ":")), media_type="application/json")
+
+
+_REPORT: TypeAdapter[TaskReport] = TypeAdapter(TaskReport)
+router.add_route(f"{router.prefix}/tasks/{{task_id}}/report", report_task, methods=["POST"])
