@@ -58,6 +58,12 @@ async def transaction(store: Annotated[Store, Depends(get_store)]) -> AsyncItera
         yield tx
 
 
+#: A request's transaction commits before its response is sent (``scope="function"``): a client that
+#: got a 2xx can rely on what it did being stored. FastAPI's default for a dependency with ``yield``
+#: ends it after the response, so a failed commit would follow a success the client already has.
+_Transaction = Depends(transaction, scope="function")
+
+
 def token_from_request(request: Request) -> str | None:
     """CircleCI accepts the ``Circle-Token`` header, HTTP Basic (token as username) and ``circle-token``."""
     token = request.headers.get("circle-token")
@@ -74,7 +80,7 @@ def token_from_request(request: Request) -> str | None:
     return request.query_params.get("circle-token") or None
 
 
-async def current_user(request: Request, tx: Annotated[AsyncSession, Depends(transaction)]) -> User:
+async def current_user(request: Request, tx: Annotated[AsyncSession, _Transaction]) -> User:
     token = token_from_request(request)
     if not token:
         raise Unauthorized("You must log in first.")
@@ -84,7 +90,7 @@ async def current_user(request: Request, tx: Annotated[AsyncSession, Depends(tra
     return user
 
 
-TxDep = Annotated[AsyncSession, Depends(transaction)]
+TxDep = Annotated[AsyncSession, _Transaction]
 CurrentUser = Annotated[User, Depends(current_user)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ConfigDep = Annotated[ServerConfig, Depends(get_config)]

@@ -94,7 +94,9 @@ async def _start_runner(app: object, settings: Settings, slots: int) -> asyncio.
         token = await rotate_builtin_runner_token(tx)
     work_dir = settings.data_dir / "work"
     work_dir.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "USER", "LOGNAME")}
+    # PYTHONPATH: the runner imports the same circlet as the server (jobs never see this environment)
+    kept = ("PATH", "HOME", "LANG", "TZ", "USER", "LOGNAME", "PYTHONPATH")
+    env = {k: v for k, v in os.environ.items() if k in kept}
     env["CIRCLET_RUNNER_TOKEN"] = token  # not on the command line, where ps would show it
     return await asyncio.create_subprocess_exec(
         sys.executable,

@@ -129,10 +129,18 @@ class LiveLogs(LogStore):
         self.watch = watch
 
     async def append(
-        self, job_id: str, node_index: int, step_index: int, *, offset: int, data: bytes, cap_bytes: int = 0
+        self,
+        job_id: str,
+        node_index: int,
+        step_index: int,
+        *,
+        offset: int,
+        data: bytes,
+        cap_bytes: int = 0,
+        in_thread: bool = False,
     ) -> tuple[int, bool]:
         size, truncated = await super().append(
-            job_id, node_index, step_index, offset=offset, data=data, cap_bytes=cap_bytes
+            job_id, node_index, step_index, offset=offset, data=data, cap_bytes=cap_bytes, in_thread=in_thread
         )
         size = await self._notice(job_id, node_index, step_index, size, truncated, cap_bytes)
         self.watch.wake(job_id)

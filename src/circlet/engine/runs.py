@@ -6,10 +6,12 @@ its lease (the reaper failed its task) cannot write into a job any more.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,19 +128,39 @@ async def report_task(
     Returns whether the job was canceled (the runner must stop)."""
     task = await task_store.leased_task(tx, task_id, lease_id)
     job: Job | None = None
-    for step in report["steps"]:
-        index, start, finish = step["index"], step.get("start"), step.get("finish")
-        if start is not None:
-            job = job or await job_store.get_job(tx, task.job_id)
+    writes: list[_OutputWrite] = []
+    try:
+        for step in report["steps"]:
+            index, start, finish = step["index"], step.get("start"), step.get("finish")
+            if start is not None:
+                job = job or await job_store.get_job(tx, task.job_id)
+                if finish is not None:
+                    await _record_quick_step(
+                        tx, logs, task, job, index, start, finish, cap_bytes=cap_bytes, writes=writes
+                    )
+                    continue
+                await _start(tx, task, job, index, start)
             if finish is not None:
-                await _record_quick_step(tx, logs, task, job, index, start, finish, cap_bytes=cap_bytes)
-                continue
-            await _start(tx, task, job, index, start)
-        if finish is not None:
-            await _finish_step(tx, logs, task, index, finish, cap_bytes=cap_bytes)
-    if "finish" in report:
-        await _finish_task(tx, task, report["finish"]["status"], job=job)
+                await _finish_step(tx, logs, task, index, finish, cap_bytes=cap_bytes)
+        if "finish" in report:
+            await _finish_task(tx, task, report["finish"]["status"], job=job)
+    finally:
+        results = await asyncio.gather(*(w.written for w in writes), return_exceptions=True)
+    for write, result in zip(writes, results, strict=True):
+        if isinstance(result, BaseException):
+            raise result
+        if result != write.expected:  # a retried report found more output in the file than it sent
+            await record_output_size(tx, task, write.step_index, size=result[0], truncated=result[1])
     return task.cancel_requested
+
+
+@dataclass(frozen=True, slots=True)
+class _OutputWrite:
+    """A quick step's output being written in a worker thread while the report's statements run."""
+
+    step_index: int
+    written: asyncio.Future[tuple[int, bool]]
+    expected: tuple[int, bool]  #: (size, truncated) recorded in the step's row
 
 
 async def _start(tx: AsyncSession, task: Task, job: Job, index: int, body: StepStart) -> None:
@@ -164,21 +186,28 @@ async def _record_quick_step(
     finish: StepFinish,
     *,
     cap_bytes: int,
+    writes: list[_OutputWrite],
 ) -> None:
-    """A step whose start and finish arrive together: one row written once, with its output size."""
+    """A step whose start and finish arrive together: one row written once, with its output size.
+
+    Its output (a few KiB at most) is written to its log file in a worker thread, started here and
+    awaited at the end of the report: making the file is the dearest part, and it overlaps the
+    report's statements. The row records the size the file will have (the offset plus the bytes
+    sent); the report corrects it in the rare case it differs."""
     size, truncated = 0, False
     if "output" in finish:
         offset = finish.get("output_offset", 0)
         if offset < 0:
             raise BadRequest("A negative output offset is not valid.")
-        size, truncated = await logs.append(
-            task.job_id,
-            task.node_index,
-            index,
-            offset=offset,
-            data=_decode(finish["output"]),
-            cap_bytes=cap_bytes,
+        data = _decode(finish["output"])
+        append = logs.append(
+            task.job_id, task.node_index, index, offset=offset, data=data, cap_bytes=cap_bytes, in_thread=True
         )
+        if cap_bytes and offset + len(data) > cap_bytes:
+            size, truncated = await append  # cut at the cap: the size is only known once written
+        else:
+            size = offset + len(data)
+            writes.append(_OutputWrite(index, asyncio.ensure_future(append), (size, False)))
     await step_store.record_step(
         tx,
         task_id=task.id,

@@ -40,14 +40,23 @@ class LogStore:
         return flat
 
     async def append(
-        self, job_id: str, node_index: int, step_index: int, *, offset: int, data: bytes, cap_bytes: int = 0
+        self,
+        job_id: str,
+        node_index: int,
+        step_index: int,
+        *,
+        offset: int,
+        data: bytes,
+        cap_bytes: int = 0,
+        in_thread: bool = False,
     ) -> tuple[int, bool]:
         """Write ``data`` at ``offset`` (a retried chunk overwrites itself); return (size, truncated).
 
         A small piece (most steps' whole output) is written at once: a few system calls cost less
-        than the hand-off to a worker thread and back."""
+        than the hand-off to a worker thread and back, unless ``in_thread`` (the caller has other
+        work to do meanwhile)."""
         path = self.path(job_id, node_index, step_index)
-        if len(data) <= INLINE_WRITE_BYTES:
+        if len(data) <= INLINE_WRITE_BYTES and not in_thread:
             return self._append(path, offset, data, cap_bytes)
         return await anyio.to_thread.run_sync(self._append, path, offset, data, cap_bytes)
 

@@ -209,3 +209,49 @@ async def test_a_bad_report_is_refused_with_a_message_and_changes_nothing(
     done = await client.post(url, json={"steps": [], "finish": {"status": "success"}}, headers=leased)
     assert done.status_code == 200, done.text
     assert done.json() == {"cancel": False}
+
+
+async def test_a_quick_steps_size_is_what_its_log_holds(
+    client: httpx.AsyncClient,
+    store: Store,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+) -> None:
+    """The output of a quick step is written while the report's statements run; the step's row
+    records the size the log ends up with, even when the offset sent is past the end of the log
+    (the bytes land at its end: a log never has a hole)."""
+    account = await make_user()
+    await make_project(make_repo(TWO_JOBS))
+    async with store.transaction() as tx:
+        token = await accounts.create_runner_token(tx, "*")
+    runner = {"Authorization": f"Bearer {token}"}
+    await trigger(client, account, branch="main")
+    task = await _claim(client, runner)
+    leased = {**runner, "X-Circlet-Lease": task["lease_id"]}
+    url = f"/runner/v1/tasks/{task['task_id']}/report"
+    steps = [
+        {
+            "index": index,
+            "start": {"name": f"step {index}", "started_at": T0},
+            "finish": {
+                "status": "success",
+                "exit_code": 0,
+                "ended_at": T1,
+                "output": base64.b64encode(text).decode(),
+                "output_offset": offset,
+            },
+        }
+        for index, (text, offset) in enumerate([(b"zero\n", 0), (b"one\n", 10)])
+    ]
+    answer = await client.post(url, json={"steps": steps, "finish": {"status": "success"}}, headers=leased)
+    assert answer.status_code == 200, answer.text
+    async with store.transaction() as tx:
+        sizes = [(await step_store.get_step(tx, task["job_id"], 0, i)) for i in (0, 1)]
+    assert [s.output_bytes if s else None for s in sizes] == [5, 4]
+    number = task["job_number"]
+    for index, text in ((0, "zero\n"), (1, "one\n")):
+        raw = await client.get(
+            f"/api/private/output/raw/gh/acme/app/{number}/output/0/{index}", headers=account.headers
+        )
+        assert raw.status_code == 200 and raw.text == text, raw.text
