@@ -270,3 +270,18 @@ def alive(pid: int) -> bool:
         if os.waitpid(pid, os.WNOHANG) != (0, 0):
             return False
     return True
+
+
+def test_serve_stops_promptly_while_its_runner_waits_for_work(circlet: Circlet) -> None:
+    """A runner waiting in a long-poll claim (up to 25 s) must not hold up the server's stop: the
+    claim ends at once, the runner stops, and its task directories are gone."""
+    server = circlet.serve()
+    work = circlet.data_dir / "work"
+    wait_until((work / ".runner.lock").exists, bool, timeout_s=30, what="the runner to start")
+    time.sleep(2.0)  # it is now in its claim, well inside the 25 s wait
+    started = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    server.proc.wait(timeout=30)
+    took = time.monotonic() - started
+    assert took < 8.0, f"circlet serve took {took:.1f} s to stop"
+    assert [p.name for p in work.iterdir() if p.is_dir()] == []

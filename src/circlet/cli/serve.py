@@ -7,8 +7,9 @@ import contextlib
 import gc
 import os
 import signal
+import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -52,6 +53,7 @@ async def _serve(settings: Settings, *, runners: int, demo: bool) -> None:
         access_log=False,
     )
     server = _Server(config)
+    server.before_shutdown = app.state.store.waker.stop
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():
@@ -84,6 +86,15 @@ class _Server(uvicorn.Server):
         with super().capture_signals():
             yield
             self._captured_signals.clear()
+
+    before_shutdown: Callable[[], None] | None = None
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn waits for open requests before it stops: end the runners' long-poll claims first
+        (``before_shutdown``), or a stop would wait for their wait to run out (up to half a minute)."""
+        if self.before_shutdown is not None:
+            self.before_shutdown()
+        await super().shutdown(sockets)
 
 
 async def _start_runner(app: object, settings: Settings, slots: int) -> asyncio.subprocess.Process:

@@ -28,6 +28,12 @@ class QueueWaker:
 
     def __init__(self) -> None:
         self._events: dict[str, asyncio.Event] = {}
+        self.stopped = False  #: the server is shutting down: claimers answer "no work" at once
+
+    def stop(self) -> None:
+        """Wake every claimer for good (the server is shutting down and waits for open requests)."""
+        self.stopped = True
+        self.wake(ANY_CLASS)
 
     def event(self, resource_class: str) -> asyncio.Event:
         return self._events.setdefault(resource_class, asyncio.Event())

@@ -80,7 +80,7 @@ async def claim(body: ClaimRequest, request: Request, store: StoreDep, config: C
         if assignment is not None:
             return assignment
         remaining = deadline - loop.time()
-        if remaining <= 0:
+        if remaining <= 0 or store.waker.stopped:
             return Response(status_code=204)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(woken.wait(), min(remaining, 5.0))
