@@ -83,6 +83,15 @@ def child_pids(pid: int) -> list[int]:
     return found
 
 
+async def find_runner(server_pid: int) -> int:
+    """The built-in runner child: ``serve`` answers requests a moment before it starts it."""
+    for _ in range(600):
+        if pids := child_pids(server_pid):
+            return pids[0]
+        await asyncio.sleep(0.05)
+    raise SystemExit("circlet serve started no runner")
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -45,7 +45,7 @@ async def _bench(url: str, n_schedules: int, n_events: int) -> None:
     tmp = Path(tempfile.mkdtemp())
     store = Store.from_url(to_async_url(url or f"sqlite:///{tmp}/bench.db"))
     await store.migrate()
-    secrets.bind_box(store.engine.sync_engine, secrets.SecretBox(secrets.load_key("", tmp)))
+    store.share(secrets.BOX, secrets.open_box("", tmp))
     now = datetime.now(UTC)
     async with store.transaction() as tx:
         await accounts.create_user(tx, login="bench", name="bench", org="gh/acme")

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _serve import child_pids, cpu_s, make_repo, prepare, start_serve, stop, wait_pipeline
+from _serve import cpu_s, find_runner, make_repo, prepare, start_serve, stop, wait_pipeline
 
 JOBS = 5
 CONFIG = (
@@ -38,7 +38,7 @@ async def run(tmp: Path, pipelines: int, slots: int) -> dict[str, object]:
     token = await prepare(tmp / "data", repo)
     proc, url = start_serve(tmp / "data", token, slots)
     try:
-        runner_pid = await _runner_pid(proc.pid)
+        runner_pid = await find_runner(proc.pid)
         cpu_before = (cpu_s(proc.pid), cpu_s(runner_pid, children=True))
         async with httpx.AsyncClient(base_url=url, headers={"Circle-Token": token}, timeout=120) as http:
             started = time.monotonic()
@@ -64,19 +64,13 @@ async def run(tmp: Path, pipelines: int, slots: int) -> dict[str, object]:
         "total_s": round(took, 2),
         "jobs_per_s": round(pipelines * JOBS / took, 1),
         "cpu_s": cpu,
-        "cpu_ms_per_job": {name: round(seconds * 1000 / (pipelines * JOBS), 2) for name, seconds in cpu.items()},
+        "cpu_ms_per_job": {
+            name: round(seconds * 1000 / (pipelines * JOBS), 2) for name, seconds in cpu.items()
+        },
         "workflow_statuses": statuses,
         "bash_true_spawn_median_ms": round(spawn_ms, 2),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
-
-
-async def _runner_pid(server_pid: int) -> int:
-    for _ in range(600):
-        if children := child_pids(server_pid):
-            return children[0]
-        await asyncio.sleep(0.05)
-    raise SystemExit("the built-in runner did not start")
 
 
 def _spawn_true_s() -> float:

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _serve import child_pids, cpu_s, make_repo, prepare, rss_mib, start_serve, stop, wait_pipeline
+from _serve import cpu_s, find_runner, make_repo, prepare, rss_mib, start_serve, stop, wait_pipeline
 
 LINE = "x" * 99  # + newline = 100 bytes
 SETTLE_S = 10.0  # seconds for the runner child to start before its RSS is read
@@ -59,7 +59,7 @@ async def run(tmp: Path, size_mb: int) -> dict[str, object]:
     token = await prepare(tmp / "data", make_repo(tmp / "repo", config))
     proc, url = start_serve(tmp / "data", token, 1)
     try:
-        runner_pid = await _runner_pid(proc.pid)
+        runner_pid = await find_runner(proc.pid)
         await asyncio.sleep(SETTLE_S)  # the runner child imports and makes its first claim
         before = {"server": rss_mib(proc.pid), "runner": rss_mib(runner_pid)}
         peak = dict(before)
@@ -99,15 +99,6 @@ async def run(tmp: Path, size_mb: int) -> dict[str, object]:
         "cpu_s": {k: round(v, 2) for k, v in cpu.items()},
         "status": workflow["status"],
     }
-
-
-async def _runner_pid(server_pid: int) -> int:
-    """The runner child: ``serve`` answers requests a moment before it starts it."""
-    for _ in range(200):
-        if pids := child_pids(server_pid):
-            return pids[0]
-        await asyncio.sleep(0.05)
-    raise SystemExit("circlet serve started no runner")
 
 
 def _time(value: str) -> datetime:

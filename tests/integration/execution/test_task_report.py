@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from circlet.engine import accounts
 from circlet.protocol import FEATURE_TASK_REPORT
 from circlet.store import steps as step_store
 from circlet.store.db import Store
-from tests.conftest import MakeProject, MakeRepo, MakeUser, wait_for
+from tests.conftest import Account, MakeProject, MakeRepo, MakeUser, wait_for
 from tests.integration.execution.helpers import V2, finished_workflows, trigger, workflow_jobs
 
 TWO_JOBS = """\
@@ -42,6 +44,31 @@ async def _claim(client: httpx.AsyncClient, runner: dict[str, str]) -> dict[str,
     assert response.status_code == 200, response.text
     task: dict[str, Any] = response.json()
     return task
+
+
+@dataclass(frozen=True)
+class Leased:
+    account: Account
+    runner: dict[str, str]  #: the runner's auth header
+    task: dict[str, Any]  #: the claimed assignment
+
+
+@pytest.fixture
+async def leased_task(
+    client: httpx.AsyncClient,
+    store: Store,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+) -> Leased:
+    """A project with TWO_JOBS, a pipeline of it, and one of its tasks claimed by a runner."""
+    account = await make_user()
+    await make_project(make_repo(TWO_JOBS))
+    async with store.transaction() as tx:
+        token = await accounts.create_runner_token(tx, "*")
+    runner = {"Authorization": f"Bearer {token}"}
+    await trigger(client, account, branch="main")
+    return Leased(account, runner, await _claim(client, runner))
 
 
 async def test_report_folds_steps_and_claims_the_next_task(
@@ -113,19 +140,9 @@ async def test_report_folds_steps_and_claims_the_next_task(
 
 
 async def test_report_refuses_a_claim_for_another_class(
-    client: httpx.AsyncClient,
-    store: Store,
-    make_user: MakeUser,
-    make_repo: MakeRepo,
-    make_project: MakeProject,
+    client: httpx.AsyncClient, leased_task: Leased
 ) -> None:
-    account = await make_user()
-    await make_project(make_repo(TWO_JOBS))
-    async with store.transaction() as tx:
-        token = await accounts.create_runner_token(tx, "*")
-    runner = {"Authorization": f"Bearer {token}"}
-    await trigger(client, account, branch="main")
-    task = await _claim(client, runner)
+    runner, task = leased_task.runner, leased_task.task
     leased = {**runner, "X-Circlet-Lease": task["lease_id"]}
     body = {"steps": [], "finish": {"status": "success"}, "claim": {**CLAIM, "resource_class": "acme/gpu"}}
     url = f"/runner/v1/tasks/{task['task_id']}/report"
@@ -171,19 +188,9 @@ async def test_runner_shows_a_long_step_running_and_chains_tasks(
 
 
 async def test_a_bad_report_is_refused_with_a_message_and_changes_nothing(
-    client: httpx.AsyncClient,
-    store: Store,
-    make_user: MakeUser,
-    make_repo: MakeRepo,
-    make_project: MakeProject,
+    client: httpx.AsyncClient, leased_task: Leased
 ) -> None:
-    account = await make_user()
-    await make_project(make_repo(TWO_JOBS))
-    async with store.transaction() as tx:
-        token = await accounts.create_runner_token(tx, "*")
-    runner = {"Authorization": f"Bearer {token}"}
-    await trigger(client, account, branch="main")
-    task = await _claim(client, runner)
+    runner, task = leased_task.runner, leased_task.task
     url = f"/runner/v1/tasks/{task['task_id']}/report"
     leased = {**runner, "X-Circlet-Lease": task["lease_id"]}
     refused = [
@@ -212,22 +219,12 @@ async def test_a_bad_report_is_refused_with_a_message_and_changes_nothing(
 
 
 async def test_a_quick_steps_size_is_what_its_log_holds(
-    client: httpx.AsyncClient,
-    store: Store,
-    make_user: MakeUser,
-    make_repo: MakeRepo,
-    make_project: MakeProject,
+    client: httpx.AsyncClient, store: Store, leased_task: Leased
 ) -> None:
     """The output of a quick step is written while the report's statements run; the step's row
     records the size the log ends up with, even when the offset sent is past the end of the log
     (the bytes land at its end: a log never has a hole)."""
-    account = await make_user()
-    await make_project(make_repo(TWO_JOBS))
-    async with store.transaction() as tx:
-        token = await accounts.create_runner_token(tx, "*")
-    runner = {"Authorization": f"Bearer {token}"}
-    await trigger(client, account, branch="main")
-    task = await _claim(client, runner)
+    account, runner, task = leased_task.account, leased_task.runner, leased_task.task
     leased = {**runner, "X-Circlet-Lease": task["lease_id"]}
     url = f"/runner/v1/tasks/{task['task_id']}/report"
     steps = [

@@ -11,11 +11,28 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
-from circlet.api.deps import ConfigDep, LogsDep, StoreDep, TxDep, get_config, get_logs, get_store
+from circlet.api.deps import (
+    ConfigDep,
+    LogsDep,
+    ServerConfig,
+    StoreDep,
+    TxDep,
+    get_config,
+    get_logs,
+    get_store,
+)
 from circlet.api.routes.live import WatchDep, get_watch
 from circlet.engine import live, runs
 from circlet.errors import BadRequest, Forbidden, Unauthorized
-from circlet.protocol import LEASE_HEADER, ClaimRequest, StepFinish, StepStart, TaskFinish, TaskReport
+from circlet.protocol import (
+    LEASE_HEADER,
+    ClaimRequest,
+    StepFinish,
+    StepStart,
+    TaskAssignment,
+    TaskFinish,
+    TaskReport,
+)
 
 router = APIRouter(prefix="/runner/v1", tags=["Runner"])
 
@@ -67,16 +84,7 @@ async def claim(body: ClaimRequest, request: Request, store: StoreDep, config: C
         if await request.is_disconnected():
             return Response(status_code=204)
         async with store.transaction() as tx:
-            assignment = await runs.claim_task(
-                tx,
-                token_id=token_id,
-                resource_class=resource_class,
-                runner_name=body["runner_name"],
-                lease_s=config.runner_lease_s,
-                heartbeat_interval_s=config.runner_heartbeat_interval_s,
-                max_runtime_s=config.max_job_runtime_s,
-                base_url=config.base_url,
-            )
+            assignment = await _claim(tx, config, token_id, resource_class, body["runner_name"])
         if assignment is not None:
             return assignment
         remaining = deadline - loop.time()
@@ -84,6 +92,22 @@ async def claim(body: ClaimRequest, request: Request, store: StoreDep, config: C
             return Response(status_code=204)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(woken.wait(), min(remaining, 5.0))
+
+
+async def _claim(
+    tx: TxDep, config: ServerConfig, token_id: str, resource_class: str, runner_name: str
+) -> TaskAssignment | None:
+    """Lease the next task of ``resource_class`` to the calling runner, with the server's limits."""
+    return await runs.claim_task(
+        tx,
+        token_id=token_id,
+        resource_class=resource_class,
+        runner_name=runner_name,
+        lease_s=config.runner_lease_s,
+        heartbeat_interval_s=config.runner_heartbeat_interval_s,
+        max_runtime_s=config.max_job_runtime_s,
+        base_url=config.base_url,
+    )
 
 
 @router.post("/tasks/{task_id}/heartbeat")
@@ -193,16 +217,7 @@ async def report_task(request: Request) -> Response:
             live.wake_after_commit(tx, await get_watch(request), task_id)
         response: dict[str, Any] = {"cancel": cancel}
         if claim_next is not None:
-            response["next"] = await runs.claim_task(
-                tx,
-                token_id=token_id,
-                resource_class=resource_class,
-                runner_name=claim_next["runner_name"],
-                lease_s=config.runner_lease_s,
-                heartbeat_interval_s=config.runner_heartbeat_interval_s,
-                max_runtime_s=config.max_job_runtime_s,
-                base_url=config.base_url,
-            )
+            response["next"] = await _claim(tx, config, token_id, resource_class, claim_next["runner_name"])
     return Response(json.dumps(response, separators=(",", ":")), media_type="application/json")
 
 
