@@ -21,6 +21,7 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_SHELL = "/bin/bash"
 DEFAULT_WORKING_DIRECTORY = "~/project"
 IMAGE_HOME = "/home/circleci"  #: HOME in CircleCI's convenience images
+HOME_MODE = 0o755  #: the mode of a task's home, new or reused
 HOST_PASSTHROUGH = ("LANG", "TZ")  #: copied from the runner's environment when set
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 _KEPT_IN_META = frozenset({"bin", "scripts", "bash_env"})  #: what :meth:`TaskDirs.reset` leaves in meta
@@ -101,6 +102,7 @@ class TaskDirs:
     def _prepare(self) -> None:
         for path in (self.home, self.tools, self.scripts):
             path.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.home, HOME_MODE)  # a job may have changed it
         overwrite(self.bash_env, b"")
         tool = _TOOL_SCRIPT.format(python=sys.executable, marker=str(self.halt_marker)).encode()
         for name in ("circleci", "circleci-agent"):

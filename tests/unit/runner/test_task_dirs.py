@@ -34,6 +34,7 @@ def test_a_reset_directory_is_the_same_as_a_new_one(tmp_path: Path) -> None:
     (used.home / ".cache" / "go" / "mod").write_text("x")
     os.chmod(used.home / ".cache" / "go", 0o500)
     used.bash_env.write_text("export LEFT=1\n")
+    os.chmod(used.home, 0o700)
     used.halt_marker.touch()
     (used.meta / "transfers").mkdir()
     (used.tools / "circleci").unlink()
