@@ -193,6 +193,12 @@ async def test_missing_config_and_unknown_branch(
     )
     assert unknown.status_code == 400
     assert "nope" in unknown.json()["message"]
+    for field in ("branch", "tag"):  # a NUL byte can be in no git ref (nor in git's argv)
+        bad = await client.post(
+            f"{V2}/project/gh/acme/app/pipeline", headers=account.headers, json={field: "ma\x00in"}
+        )
+        assert bad.status_code == 400, bad.text
+        assert f"Unknown {field}" in bad.json()["message"]
 
 
 async def test_undeclared_parameter_errors_pipeline(

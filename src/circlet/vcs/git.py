@@ -170,11 +170,17 @@ _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def _ref_spec(*, branch: str | None, tag: str | None, revision: str | None) -> tuple[str, str]:
+    """(git revision spec, what it names). Raises NotFound for a name no git ref can have (a NUL
+    byte cannot even be passed to git as an argument)."""
     if revision:
-        return f"{revision}^{{commit}}", f"revision {revision!r}"
-    if tag:
-        return f"refs/tags/{tag}^{{commit}}", f"tag {tag!r}"
-    return f"refs/heads/{branch}^{{commit}}", f"branch {branch!r}"
+        spec, what = f"{revision}^{{commit}}", f"revision {revision!r}"
+    elif tag:
+        spec, what = f"refs/tags/{tag}^{{commit}}", f"tag {tag!r}"
+    else:
+        spec, what = f"refs/heads/{branch}^{{commit}}", f"branch {branch!r}"
+    if "\x00" in spec:
+        raise NotFound(f"Unknown {what} in the project's repository.")
+    return spec, what
 
 
 def _parse_commit(out: bytes) -> Commit:
