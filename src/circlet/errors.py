@@ -11,6 +11,7 @@ CIError
   ConfigInvalid            (400) the pipeline configuration is invalid (holds every Problem)
   VcsError                 (400) a git operation failed (unknown ref, unreadable repo)
   StoreError               (500) the database failed
+  Unavailable              (503) not now: the request can be repeated later
 """
 
 from __future__ import annotations
@@ -99,3 +100,7 @@ class VcsError(CIError):
 
 class StoreError(CIError):
     """The database failed."""
+
+
+class Unavailable(CIError):
+    """Not available now; try again later."""

@@ -9,7 +9,12 @@ A runner authenticates with ``Authorization: Bearer <runner token>`` and:
    the job was canceled: the runner kills the step's process group and finishes as ``canceled``).
 3. ``POST /runner/v1/tasks/{task_id}/steps/{index}/start`` with :class:`StepStart`.
 4. ``POST /runner/v1/tasks/{task_id}/steps/{index}/output``: raw bytes, appended in order. The query
-   parameter ``offset`` is the byte offset of the chunk, so a retried upload is idempotent.
+   parameter ``offset`` is the byte offset of the chunk, so a retried upload is idempotent. When the
+   assignment's ``features`` lists :data:`FEATURE_OUTPUT_AHEAD`, a runner may send the next chunk
+   before the previous one is answered (on another connection): the server holds an upload whose
+   ``offset`` is past the log's end until the bytes before it arrive, and answers ``503`` if they
+   do not come within a few seconds (the runner repeats it, like any 503). Other servers write at
+   the log's end at most, so a runner sends them one chunk at a time.
 5. ``POST /runner/v1/tasks/{task_id}/steps/{index}/finish`` with :class:`StepFinish`. When the
    assignment's ``features`` lists :data:`FEATURE_FINISH_OUTPUT`, the finish may also carry the
    step's last output chunk (``output``, base64, appended at ``output_offset`` exactly like call 4),
@@ -143,6 +148,7 @@ class StepFinish(TypedDict):
 
 
 FEATURE_FINISH_OUTPUT = "step-finish-output"  #: a step finish may carry the step's last output chunk
+FEATURE_OUTPUT_AHEAD = "step-output-ahead"  #: an output upload may arrive before the one it follows
 
 
 class TaskFinish(TypedDict):

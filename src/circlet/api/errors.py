@@ -18,6 +18,7 @@ from circlet.errors import (
     NotFound,
     StoreError,
     Unauthorized,
+    Unavailable,
     VcsError,
 )
 
@@ -32,6 +33,7 @@ STATUS_CODES: dict[type[CIError], int] = {
     VcsError: 400,
     Conflict: 409,
     StoreError: 500,
+    Unavailable: 503,
 }
 
 

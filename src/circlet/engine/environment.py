@@ -12,7 +12,13 @@ from circlet.engine.contexts import context_values
 from circlet.engine.envvars import project_values
 from circlet.model.accounts import Project
 from circlet.model.pipelines import Job, Pipeline, Task
-from circlet.protocol import FEATURE_FINISH_OUTPUT, FEATURE_TASK_REPORT, StepSpec, TaskAssignment
+from circlet.protocol import (
+    FEATURE_FINISH_OUTPUT,
+    FEATURE_OUTPUT_AHEAD,
+    FEATURE_TASK_REPORT,
+    StepSpec,
+    TaskAssignment,
+)
 from circlet.store import pipelines as pipeline_store
 from circlet.store import projects as project_store
 
@@ -77,7 +83,7 @@ async def assignment_for(
         },
         max_runtime_s=max_runtime_s,
         notices=_notices(executor, steps),
-        features=[FEATURE_FINISH_OUTPUT, FEATURE_TASK_REPORT],
+        features=[FEATURE_FINISH_OUTPUT, FEATURE_TASK_REPORT, FEATURE_OUTPUT_AHEAD],
     )
 
 

@@ -29,7 +29,7 @@ from circlet.model.pipelines import Step, Task
 from circlet.model.statuses import StepStatus
 from circlet.store import steps as step_store
 from circlet.store.db import Store, after_commit
-from circlet.store.logs import LogStore
+from circlet.store.logs import AHEAD_WAIT_S, LogStore
 
 READ_BYTES = 256 * 1024  # bytes read (and sent) at most per event
 SIZE_RECORD_EVERY_S = 1.0  # seconds between size records of one running step (its finish records the last)
@@ -124,8 +124,8 @@ def wake_after_commit(tx: AsyncSession, watch: OutputWatch, key: str) -> None:
 class LiveLogs(LogStore):
     """The log store, plus wake-ups on append and the truncation notice at the cap."""
 
-    def __init__(self, root: Path, watch: OutputWatch) -> None:
-        super().__init__(root)
+    def __init__(self, root: Path, watch: OutputWatch, *, ahead_wait_s: float = AHEAD_WAIT_S) -> None:
+        super().__init__(root, ahead_wait_s=ahead_wait_s)
         self.watch = watch
 
     async def append(
@@ -174,6 +174,9 @@ class LiveLogs(LogStore):
         size = await self._notice(job_id, node_index, step_index, size, truncated, cap_bytes)
         self.watch.wake(job_id)
         return size, truncated
+
+    def growth(self, job_id: str) -> contextlib.AbstractContextManager[asyncio.Event | None]:
+        return self.watch.watching(job_id)
 
     async def _notice(
         self, job_id: str, node_index: int, step_index: int, size: int, truncated: bool, cap_bytes: int

@@ -1,10 +1,12 @@
 """Step log upload: masks output, batches small writes for a moment and uploads them in order
 with their byte offset. The bytes of a batch are streamed as the request body (never joined), and
-at most about two batches are held: the one in flight and the queue the next one comes from."""
+at most about three batches are held: two in flight (with a server that takes an upload ahead of
+the one before it; one otherwise) and the queue the next one comes from."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,6 +22,7 @@ BATCH_WINDOW_S = 0.15  # seconds a small write waits for more output before it i
 BATCH_TARGET_BYTES = 4 * 1024 * 1024  # a batch this large is sent at once (one request, one commit)
 QUEUE_BYTES = 4 * 1024 * 1024  # bytes queued behind the batch in flight before ``write`` waits
 HOLD_MAX_BYTES = 64 * 1024  # a last batch up to this size can be kept back for the step's finish call
+AHEAD_IN_FLIGHT = 2  # uploads in flight at once when the server takes one ahead of the one before
 
 
 class StepOutput:
@@ -30,7 +33,9 @@ class StepOutput:
     left. The uploader sends one batch at a time while ``write`` keeps filling the queue. An upload
     that keeps failing stops the uploads of this step but never the step; a lost lease is reported
     through ``on_lease_lost``. With ``hold_last``, a small last batch is not uploaded by ``close``
-    but kept for :meth:`take_held` (the caller sends it with the step's finish).
+    but kept for :meth:`take_held` (the caller sends it with the step's finish). With ``ahead``
+    (the server's :data:`~circlet.protocol.FEATURE_OUTPUT_AHEAD`), the next batch is sent while
+    the one before it is still in flight, which hides each request's round trip.
     """
 
     def __init__(
@@ -40,8 +45,12 @@ class StepOutput:
         *,
         on_lease_lost: Callable[[], None] | None = None,
         hold_last: bool = False,
+        ahead: bool = False,
     ) -> None:
         self._upload = upload
+        self._in_flight_max = AHEAD_IN_FLIGHT if ahead else 1
+        self._in_flight: collections.deque[asyncio.Task[None]] = collections.deque()
+        self._next_offset = 0  # where the next batch goes (past the batches in flight)
         self._hold_last = hold_last
         self._held: bytes | None = None
         self._masker = masker
@@ -106,16 +115,36 @@ class StepOutput:
         return data
 
     async def _run(self) -> None:
-        done = False
-        while not done:
-            first = await self._queue.get()
-            if first is None:
-                return
-            batch, size, done = await self._collect([self._taken(first)])
-            if done and self._hold_last and not self._broken and size <= HOLD_MAX_BYTES:
-                self._held = b"".join(batch)
-                return
-            await self._send(batch, size)
+        try:
+            done = False
+            while not done:
+                await self._settle(self._in_flight_max - 1)  # the queue fills meanwhile (bounded)
+                first = await self._queue.get()
+                if first is None:
+                    break
+                batch, size, done = await self._collect([self._taken(first)])
+                if done and self._hold_last and size <= HOLD_MAX_BYTES:
+                    await self._settle(0)
+                    if not self._broken:
+                        self._held = b"".join(batch)
+                        return
+                if self._broken:
+                    continue  # the rest is read (the step never waits on us) and dropped
+                offset, self._next_offset = self._next_offset, self._next_offset + size
+                self._in_flight.append(asyncio.create_task(self._send(batch, size, offset)))
+            await self._settle(0)
+        finally:
+            for sending in self._in_flight:
+                sending.cancel()
+            for sending in self._in_flight:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sending
+
+    async def _settle(self, at_most: int) -> None:
+        """Wait until at most ``at_most`` uploads are in flight, oldest first."""
+        while len(self._in_flight) > at_most:
+            await asyncio.wait({self._in_flight[0]})  # one cancelled by a failure does not raise here
+            self._in_flight.popleft()
 
     async def _collect(self, batch: list[bytes]) -> tuple[list[bytes], int, bool]:
         loop = asyncio.get_running_loop()
@@ -138,18 +167,28 @@ class StepOutput:
             size += len(item)
         return batch, size, False
 
-    async def _send(self, batch: list[bytes], size: int) -> None:
+    async def _send(self, batch: list[bytes], size: int, offset: int) -> None:
         if self._broken:
             return
         try:
-            await self._upload(self._offset, batch)
+            await self._upload(offset, batch)
         except LeaseLost:
-            self._broken = True
+            self._break()
             if self._on_lease_lost is not None:
                 self._on_lease_lost()
             return
         except Exception:
-            self._broken = True
-            logger.exception("step output upload failed; dropping the rest of this step's output")
+            if not self._broken:
+                logger.exception("step output upload failed; dropping the rest of this step's output")
+            self._break()
             return
-        self._offset += size
+        # an upload is answered once the bytes before it are in the log, so the log has these
+        self._offset = max(self._offset, offset + size)
+
+    def _break(self) -> None:
+        """Stop uploading: the uploads after the one that failed could never land."""
+        self._broken = True
+        current = asyncio.current_task()
+        for sending in self._in_flight:
+            if sending is not current:
+                sending.cancel()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from circlet.protocol import (
     FEATURE_FINISH_OUTPUT,
+    FEATURE_OUTPUT_AHEAD,
     StepFinish,
     StepSpec,
     StepStart,
@@ -169,6 +170,7 @@ class TaskRun:
             Masker(self._masker_secrets),
             on_lease_lost=self._signals.lose_lease,
             hold_last=FEATURE_FINISH_OUTPUT in self._assignment.get("features", ()),
+            ahead=FEATURE_OUTPUT_AHEAD in self._assignment.get("features", ()),
         )
         start = StepStart(name=spec["name"], started_at=_now())
         if background:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import anyio
+
+from circlet.errors import Unavailable
 
 READ_CHUNK = 65536  # bytes
 WRITE_BYTES = 1024 * 1024  # bytes of a streamed body gathered before one write
@@ -14,6 +19,8 @@ WRITE_PIECES = 256  # pieces gathered at most before one write (well under IOV_M
 
 
 INLINE_WRITE_BYTES = 16 * 1024  # bytes written on the event loop's thread rather than a worker's
+AHEAD_WAIT_S = 10.0  # seconds an upload past the log's end waits for the bytes before it
+AHEAD_POLL_S = 0.05  # seconds between size checks while it waits (the writer may be another process)
 
 
 class LogStore:
@@ -27,8 +34,9 @@ class LogStore:
     In a fleet of API servers ``root`` must be shared storage, like the rest of the data dir.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, ahead_wait_s: float = AHEAD_WAIT_S) -> None:
         self.root = root
+        self.ahead_wait_s = ahead_wait_s
 
     def path(self, job_id: str, node_index: int, step_index: int) -> Path:
         """Where the step's log is: its file in the layout of an earlier release if there is one."""
@@ -83,9 +91,16 @@ class LogStore:
     ) -> tuple[int, bool]:
         """Write a streamed body at ``offset`` as it arrives, about ``WRITE_BYTES`` at a time, like
         :meth:`append` (bytes past the cap are read and dropped); ``on_write`` runs after each
-        write. Returns (size, truncated)."""
+        write. One write is in a worker thread while the next piece of the body is received.
+
+        A body whose ``offset`` is past the log's end waits (before it is read) for the bytes
+        before it, which an upload sent just before it is writing, for up to ``ahead_wait_s``
+        (then :class:`Unavailable`). Returns (size, truncated)."""
         fd, size = await anyio.to_thread.run_sync(_open, self.path(job_id, node_index, step_index))
+        writing: asyncio.Task[tuple[int, bool]] | None = None
         try:
+            if offset > size:
+                size = await self._reach(fd, job_id, offset, cap_bytes)
             position, truncated = min(offset, size), False  # never leave a hole
             pending: list[bytes] = []
             pending_bytes = 0
@@ -95,13 +110,52 @@ class LogStore:
                 pending.append(chunk)
                 pending_bytes += len(chunk)
                 if pending_bytes >= WRITE_BYTES or len(pending) >= WRITE_PIECES:
-                    position, truncated = await _write_async(fd, pending, position, cap_bytes, on_write)
+                    if writing is not None:
+                        position, truncated = await writing
+                        if truncated:
+                            continue
+                    # the write ends at position + pending_bytes unless the cap cuts it
+                    writing = asyncio.create_task(_write_async(fd, pending, position, cap_bytes, on_write))
                     pending, pending_bytes = [], 0
+            if writing is not None:
+                position, truncated = await writing
             if pending and not truncated:
                 position, truncated = await _write_async(fd, pending, position, cap_bytes, on_write)
             return max(size, position), truncated
         finally:
-            os.close(fd)
+            if writing is None:
+                os.close(fd)
+            else:  # its thread may still be writing to fd (a body cut short): close it after
+                writing.add_done_callback(functools.partial(_close_after, fd))
+
+    async def _reach(self, fd: int, job_id: str, offset: int, cap_bytes: int) -> int:
+        """Wait until the log reaches ``offset`` (or the cap, past which nothing is kept); its size."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ahead_wait_s
+        with self.growth(job_id) as grown:
+            while True:
+                if grown is not None:
+                    grown.clear()
+                size = os.fstat(fd).st_size
+                if size >= offset or (cap_bytes and size >= cap_bytes):
+                    return size
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise Unavailable(
+                        f"The log has {size} bytes; the upload of the bytes before offset {offset} "
+                        "has not arrived. Repeat this upload after it."
+                    )
+                wait = min(remaining, AHEAD_POLL_S)
+                if grown is None:
+                    await asyncio.sleep(wait)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(grown.wait(), wait)
+
+    def growth(self, job_id: str) -> contextlib.AbstractContextManager[asyncio.Event | None]:
+        """An event set when a log of ``job_id`` grows in this process while the block runs, or
+        None where there is none (the file is then polled)."""
+        return contextlib.nullcontext()
 
     async def read(
         self, job_id: str, node_index: int, step_index: int, *, offset: int = 0, limit: int = -1
@@ -142,6 +196,12 @@ async def _write_async(
     if on_write is not None:
         on_write()
     return written
+
+
+def _close_after(fd: int, task: asyncio.Task[tuple[int, bool]]) -> None:
+    os.close(fd)
+    if not task.cancelled():
+        task.exception()  # retrieved: the body's own error is the one reported
 
 
 def _write_capped(fd: int, pieces: Sequence[bytes], position: int, cap_bytes: int) -> tuple[int, bool]:

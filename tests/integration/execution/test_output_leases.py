@@ -1,14 +1,17 @@
 """Output uploads trust a lease they found valid for a moment (``OutputLeases``), and only that lease
-under that runner token."""
+under that runner token; an upload that arrives ahead of the one before it waits for it."""
 
 from __future__ import annotations
+
+import asyncio
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from circlet.engine import accounts
-from circlet.engine.live import OutputLeases
+from circlet.engine.live import LiveLogs, OutputLeases
+from circlet.protocol import FEATURE_OUTPUT_AHEAD
 from circlet.store.db import Store
 from tests.conftest import MakeProject, MakeRepo, MakeUser
 
@@ -83,3 +86,30 @@ async def test_output_needs_the_tasks_lease_and_a_runner_token(
     assert late.status_code == (409 if trust_s == 0 else 200)
     expected = b"one\ntwo\n" + (b"" if trust_s == 0 else b"late\n")
     assert await app.state.logs.read(task["job_id"], 0, 0) == expected
+
+
+async def test_an_upload_ahead_is_held_until_the_bytes_before_it_arrive(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    store: Store,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+) -> None:
+    runner, task = await _claimed(client, store, make_user, make_repo, make_project)
+    assert FEATURE_OUTPUT_AHEAD in task["features"]
+    leased = {**runner, "X-Circlet-Lease": task["lease_id"]}
+    output = f"/runner/v1/tasks/{task['task_id']}/steps/0/output"
+    ahead = asyncio.create_task(client.post(output, params={"offset": 4}, content=b"two\n", headers=leased))
+    await asyncio.sleep(0.2)
+    assert not ahead.done()
+    first = await client.post(output, params={"offset": 0}, content=b"one\n", headers=leased)
+    assert first.json() == {"size": 4}
+    assert (await asyncio.wait_for(ahead, 5)).json() == {"size": 8}
+    assert await app.state.logs.read(task["job_id"], 0, 0) == b"one\ntwo\n"
+
+    app.state.logs = LiveLogs(app.state.logs.root, app.state.output_watch, ahead_wait_s=0.2)
+    gap = await client.post(output, params={"offset": 20}, content=b"lost\n", headers=leased)
+    assert gap.status_code == 503
+    assert gap.json()["message"].startswith("The log has 8 bytes; the upload of the bytes before offset 20")
+    assert await app.state.logs.read(task["job_id"], 0, 0) == b"one\ntwo\n"

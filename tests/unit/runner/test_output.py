@@ -140,3 +140,82 @@ async def test_masking_holds_across_write_boundaries_in_a_long_stream() -> None:
     await output.close()
     sent = b"".join(data for _, data in recorder.uploads)
     assert sent == b"token ******** end\n" * 50_000
+
+
+class AheadServer:
+    """Takes uploads like a server listing FEATURE_OUTPUT_AHEAD: one may arrive before the one it
+    follows, and is answered once the bytes before it are in. Records how many were in flight."""
+
+    def __init__(self, fail_first: bool = False) -> None:
+        self.log = bytearray()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.grown = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.fail_first = fail_first
+        self.cancelled = 0
+
+    async def __call__(self, offset: int, data: Sequence[bytes]) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await self.gate.wait()
+            if self.fail_first:
+                self.fail_first = False
+                raise RuntimeError("connection reset")
+            while len(self.log) < offset:
+                self.grown.clear()
+                await self.grown.wait()
+            self.log[offset : offset + sum(map(len, data))] = b"".join(data)
+            self.grown.set()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.in_flight -= 1
+
+
+async def test_with_ahead_the_next_batch_goes_while_the_one_before_is_in_flight() -> None:
+    server = AheadServer()
+    output = StepOutput(server, Masker([]), ahead=True)
+    batches = [bytes([65 + i]) * (BATCH_TARGET_BYTES + 1) for i in range(4)]
+    writing = asyncio.create_task(_write_all(output, batches))
+    await asyncio.sleep(0.1)
+    assert server.in_flight == 2  # and no more: a third batch waits in the queue
+    server.gate.set()
+    await asyncio.wait_for(writing, 2)
+    await output.close()
+    assert server.most_in_flight == 2
+    assert bytes(server.log) == b"".join(batches)
+    assert output.bytes_sent == len(server.log)
+
+
+async def test_without_ahead_one_batch_is_in_flight_at_a_time() -> None:
+    server = AheadServer()
+    server.gate.set()
+    output = StepOutput(server, Masker([]))
+    await _write_all(output, [b"x" * (BATCH_TARGET_BYTES + 1)] * 3)
+    await output.close()
+    assert server.most_in_flight == 1
+    assert len(server.log) == 3 * (BATCH_TARGET_BYTES + 1)
+
+
+async def test_with_ahead_a_failed_upload_stops_the_one_after_it() -> None:
+    server = AheadServer(fail_first=True)
+    output = StepOutput(server, Masker([]), ahead=True, hold_last=True)
+    writing = asyncio.create_task(_write_all(output, [b"a" * (BATCH_TARGET_BYTES + 1)] * 2))
+    await asyncio.sleep(0.1)
+    assert server.in_flight == 2
+    server.gate.set()
+    await asyncio.wait_for(writing, 2)
+    await output.write(b"tail\n")
+    await asyncio.wait_for(output.close(), 2)
+    assert server.cancelled == 1  # the second could never land: its bytes would follow a gap
+    assert server.log == b""
+    assert output.bytes_sent == 0
+    assert output.take_held() is None  # nor is the tail sent with the step's finish
+
+
+async def _write_all(output: StepOutput, pieces: list[bytes]) -> None:
+    for piece in pieces:
+        await output.write(piece)

@@ -1,9 +1,16 @@
-"""Step logs on disk: where files go, appends at offsets, and logs left by an earlier layout."""
+"""Step logs on disk: where files go, appends at offsets, uploads that arrive ahead of the bytes
+before them, and logs left by an earlier layout."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
+from circlet.engine.live import LiveLogs, OutputWatch
+from circlet.errors import Unavailable
 from circlet.store.logs import LogStore
 
 JOB = "3f2a9c1e-0000-4000-8000-000000000001"
@@ -48,3 +55,44 @@ async def test_a_missing_log_reads_as_empty(tmp_path: Path) -> None:
     logs = LogStore(tmp_path)
     assert await logs.read(JOB, 0, 5) == b""
     assert logs.size(JOB, 0, 5) == 0
+
+
+async def _body(*pieces: bytes, taken: list[bytes] | None = None) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        if taken is not None:
+            taken.append(piece)
+        yield piece
+
+
+def _stores(tmp_path: Path) -> list[LogStore]:
+    """The plain store (polls the file while an upload waits) and the server's (woken by writes)."""
+    return [LogStore(tmp_path / "plain"), LiveLogs(tmp_path / "live", OutputWatch())]
+
+
+async def test_an_upload_ahead_of_the_log_waits_for_the_bytes_before_it(tmp_path: Path) -> None:
+    for logs in _stores(tmp_path):
+        ahead = asyncio.create_task(logs.receive(JOB, 0, 0, offset=4, chunks=_body(b"two\n")))
+        await asyncio.sleep(0.15)
+        assert not ahead.done()
+        assert await logs.read(JOB, 0, 0) == b""  # no hole is ever made, even for a moment
+        assert await logs.receive(JOB, 0, 0, offset=0, chunks=_body(b"on", b"e\n")) == (4, False)
+        assert await asyncio.wait_for(ahead, 2) == (8, False)
+        assert await logs.read(JOB, 0, 0) == b"one\ntwo\n"
+
+
+async def test_an_upload_ahead_whose_bytes_before_never_come_is_refused_unread(tmp_path: Path) -> None:
+    logs = LogStore(tmp_path, ahead_wait_s=0.2)
+    await logs.append(JOB, 0, 0, offset=0, data=b"abc")
+    taken: list[bytes] = []
+    with pytest.raises(Unavailable, match="The log has 3 bytes; the upload of the bytes before offset 9"):
+        await logs.receive(JOB, 0, 0, offset=9, chunks=_body(b"late", taken=taken))
+    assert taken == []
+    assert await logs.read(JOB, 0, 0) == b"abc"
+
+
+async def test_an_upload_ahead_of_a_log_cut_at_its_cap_is_dropped_at_once(tmp_path: Path) -> None:
+    logs = LogStore(tmp_path, ahead_wait_s=30)
+    assert await logs.append(JOB, 0, 0, offset=0, data=b"0123456789", cap_bytes=4) == (4, True)
+    answer = await asyncio.wait_for(logs.receive(JOB, 0, 0, offset=10, chunks=_body(b"more"), cap_bytes=4), 1)
+    assert answer == (4, True)
+    assert await logs.read(JOB, 0, 0) == b"0123"
