@@ -1,9 +1,12 @@
 """Log throughput: one step prints SIZE_MB of 100-byte lines through the runner to ``circlet serve``
 (SQLite, one built-in runner). Reports the step's MB/s next to a raw asyncio pipe read (64 KiB
-chunks) of the same command in the same run, the RSS of the server and runner processes (before,
-and peak while the step runs) and the CPU seconds each used from the trigger to the workflow's end.
+chunks) of the same command, the RSS of the server and runner processes (before, and peak while
+the steps run) and the CPU seconds each used from the trigger to the workflow's end.
 
-Usage: .venv/bin/python bench/log_throughput.py [--size-mb 200]
+The pipeline runs RUNS times on one server, each run just after a raw read of its own; the ratio
+reported is the median of the runs' ratios (a single run's swings by a third on a shared machine).
+
+Usage: .venv/bin/python bench/log_throughput.py [--size-mb 200] [--runs 5]
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -49,55 +53,66 @@ async def raw_pipe_mb_s(size_mb: int) -> float:
     return total / 1e6 / took
 
 
-async def run(tmp: Path, size_mb: int) -> dict[str, object]:
+async def run(tmp: Path, size_mb: int, runs: int) -> dict[str, object]:
     config = (
         "version: 2.1\njobs:\n  loud:\n    machine: true\n    steps:\n"
         f"      - run:\n          name: print\n          command: {command(size_mb)}\n"
         "workflows:\n  main:\n    jobs: [loud]\n"
     )
-    raw = await raw_pipe_mb_s(size_mb)
     token = await prepare(tmp / "data", make_repo(tmp / "repo", config))
     proc, url = start_serve(tmp / "data", token, 1)
+    measured: list[dict[str, object]] = []
     try:
         runner_pid = await find_runner(proc.pid)
         await asyncio.sleep(SETTLE_S)  # the runner child imports and makes its first claim
         before = {"server": rss_mib(proc.pid), "runner": rss_mib(runner_pid)}
         peak = dict(before)
-        cpu_before = {"server": cpu_s(proc.pid), "runner": cpu_s(runner_pid)}
         async with httpx.AsyncClient(base_url=url, headers={"Circle-Token": token}, timeout=120) as http:
-            pipeline = (await http.post("/api/v2/project/gh/bench/app/pipeline", json={})).json()
-            waiting = asyncio.create_task(wait_pipeline(http, pipeline["id"], 0.2))
-            while not waiting.done():
-                peak = {
-                    "server": max(peak["server"], rss_mib(proc.pid)),
-                    "runner": max(peak["runner"], rss_mib(runner_pid)),
+            for _ in range(runs):
+                raw = await raw_pipe_mb_s(size_mb)
+                cpu_before = {"server": cpu_s(proc.pid), "runner": cpu_s(runner_pid)}
+                pipeline = (await http.post("/api/v2/project/gh/bench/app/pipeline", json={})).json()
+                waiting = asyncio.create_task(wait_pipeline(http, pipeline["id"], 0.2))
+                while not waiting.done():
+                    peak = {
+                        "server": max(peak["server"], rss_mib(proc.pid)),
+                        "runner": max(peak["runner"], rss_mib(runner_pid)),
+                    }
+                    await asyncio.sleep(0.05)
+                (workflow,) = waiting.result()
+                cpu = {
+                    "server": cpu_s(proc.pid) - cpu_before["server"],
+                    "runner": cpu_s(runner_pid) - cpu_before["runner"],
                 }
-                await asyncio.sleep(0.05)
-            (workflow,) = waiting.result()
-            cpu = {
-                "server": cpu_s(proc.pid) - cpu_before["server"],
-                "runner": cpu_s(runner_pid) - cpu_before["runner"],
-            }
-            jobs = (await http.get(f"/api/v2/workflow/{workflow['id']}/job")).json()["items"]
-            build = (await http.get(f"/api/v1.1/project/gh/bench/app/{jobs[0]['job_number']}")).json()
+                (job,) = (await http.get(f"/api/v2/workflow/{workflow['id']}/job")).json()["items"]
+                build = (await http.get(f"/api/v1.1/project/gh/bench/app/{job['job_number']}")).json()
+                action = build["steps"][0]["actions"][0]
+                took = (_time(action["end_time"]) - _time(action["start_time"])).total_seconds()
+                size = max(p.stat().st_size for p in (tmp / "data" / "logs").rglob(f"{job['id']}.*.log"))
+                measured.append(
+                    {
+                        "stored_bytes": size,
+                        "step_s": round(took, 2),
+                        "step_mb_s": round(size / 1e6 / took, 1),
+                        "raw_pipe_mb_s": round(raw, 1),
+                        "ratio_to_raw": round(size / 1e6 / took / raw, 2),
+                        "cpu_s": {k: round(v, 2) for k, v in cpu.items()},
+                        "status": workflow["status"],
+                    }
+                )
     finally:
         stop(proc)
-    action = build["steps"][0]["actions"][0]
-    took = (_time(action["end_time"]) - _time(action["start_time"])).total_seconds()
-    stored = (tmp / "data" / "logs").rglob("*.log")
-    size = max(p.stat().st_size for p in stored)
     return {
         "size_mb": size_mb,
-        "stored_bytes": size,
-        "step_s": round(took, 2),
-        "step_mb_s": round(size / 1e6 / took, 1),
-        "raw_pipe_mb_s": round(raw, 1),
-        "ratio_to_raw": round(size / 1e6 / took / raw, 2),
+        "runs": runs,
+        "ratio_to_raw_median": statistics.median(float(str(m["ratio_to_raw"])) for m in measured),
+        "step_mb_s_median": statistics.median(float(str(m["step_mb_s"])) for m in measured),
+        "raw_pipe_mb_s_median": statistics.median(float(str(m["raw_pipe_mb_s"])) for m in measured),
         "rss_before_mib": {k: round(v, 1) for k, v in before.items()},
         "rss_peak_mib": {k: round(v, 1) for k, v in peak.items()},
         "rss_growth_mib": {k: round(peak[k] - before[k], 1) for k in before},
-        "cpu_s": {k: round(v, 2) for k, v in cpu.items()},
-        "status": workflow["status"],
+        "statuses": sorted({str(m["status"]) for m in measured}),
+        "each_run": measured,
     }
 
 
@@ -108,9 +123,10 @@ def _time(value: str) -> datetime:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="circlet-bench-") as tmp:
-        print(json.dumps(asyncio.run(run(Path(tmp), args.size_mb)), indent=2))
+        print(json.dumps(asyncio.run(run(Path(tmp), args.size_mb, args.runs)), indent=2))
 
 
 if __name__ == "__main__":
