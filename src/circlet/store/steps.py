@@ -161,11 +161,13 @@ async def finish_step(
 async def set_output_size(
     tx: AsyncSession, *, task_id: str, step_index: int, size: int, truncated: bool
 ) -> None:
-    """Record a step's output size; ``truncated`` marks it as cut by the cap (never unmarks it)."""
+    """Record a step's output size, never a smaller one than recorded (uploads in flight together
+    may be answered out of order); ``truncated`` marks it as cut by the cap (never unmarks it)."""
     db = await driver(tx)
     await db.execute(
-        f"UPDATE steps SET output_bytes = ?{', truncated = ?' if truncated else ''}"
-        " WHERE task_id = ? AND step_index = ?",
+        "UPDATE steps SET output_bytes = CASE WHEN output_bytes > ? THEN output_bytes ELSE ? END"
+        f"{', truncated = ?' if truncated else ''} WHERE task_id = ? AND step_index = ?",
+        size,
         size,
         *((db.flag(True),) if truncated else ()),
         task_id,

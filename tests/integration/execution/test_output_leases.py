@@ -9,9 +9,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from circlet.engine import accounts
+from circlet.engine import accounts, runs
 from circlet.engine.live import LiveLogs, OutputLeases
 from circlet.protocol import FEATURE_OUTPUT_AHEAD
+from circlet.store import steps as step_store
 from circlet.store.db import Store
 from tests.conftest import MakeProject, MakeRepo, MakeUser
 
@@ -99,7 +100,12 @@ async def test_an_upload_ahead_is_held_until_the_bytes_before_it_arrive(
     runner, task = await _claimed(client, store, make_user, make_repo, make_project)
     assert FEATURE_OUTPUT_AHEAD in task["features"]
     leased = {**runner, "X-Circlet-Lease": task["lease_id"]}
-    output = f"/runner/v1/tasks/{task['task_id']}/steps/0/output"
+    base = f"/runner/v1/tasks/{task['task_id']}"
+    output = f"{base}/steps/0/output"
+    started = await client.post(
+        f"{base}/steps/0/start", json={"name": "hello", "started_at": NOW}, headers=leased
+    )
+    assert started.is_success
     ahead = asyncio.create_task(client.post(output, params={"offset": 4}, content=b"two\n", headers=leased))
     await asyncio.sleep(0.2)
     assert not ahead.done()
@@ -107,6 +113,14 @@ async def test_an_upload_ahead_is_held_until_the_bytes_before_it_arrive(
     assert first.json() == {"size": 4}
     assert (await asyncio.wait_for(ahead, 5)).json() == {"size": 8}
     assert await app.state.logs.read(task["job_id"], 0, 0) == b"one\ntwo\n"
+    async with store.transaction() as tx:  # a size answered late never replaces a larger one
+        leased_task = await runs.output_task(tx, task["task_id"], task["lease_id"])
+        await runs.record_output_size(tx, leased_task, 0, size=8, truncated=False)
+        await runs.record_output_size(tx, leased_task, 0, size=4, truncated=False)
+    async with store.transaction() as tx:
+        step = await step_store.get_step(tx, task["job_id"], 0, 0)
+    assert step is not None
+    assert step.output_bytes == 8
 
     app.state.logs = LiveLogs(app.state.logs.root, app.state.output_watch, ahead_wait_s=0.2)
     gap = await client.post(output, params={"offset": 20}, content=b"lost\n", headers=leased)
