@@ -22,6 +22,8 @@ Sink = Callable[[bytes], Awaitable[None]]
 
 CHUNK_BYTES = 1024 * 1024  # one pipe read, at most (a full pipe is taken in one read)
 PIPE_BYTES = 1024 * 1024  # the pipe's buffer (Linux; the default 64 KiB makes a fast step wait on us)
+STREAMING_S = 0.005  # a read this soon after the one before it: the step is streaming output, so ...
+FILL_WAIT_S = 0.001  # ... the pipe is left to fill this long before the next read (fewer, larger reads)
 KILL_GRACE_S = 3.0  # seconds between SIGTERM and SIGKILL
 DRAIN_IDLE_S = 1.0  # seconds of silence after the main process exits before reading stops
 DRAIN_MAX_S = 5.0  # seconds of reading after the main process exits, at most
@@ -189,8 +191,13 @@ def _next_check(now: float, activity: _Activity, limits: Limits) -> float | None
 
 async def _pump(fd: int, sink: Sink, activity: _Activity) -> None:
     """Read the pipe straight into the chunks handed to ``sink`` (one copy, no stream buffer), and
-    wait for it to be readable only when it is empty."""
+    wait for it to be readable only when it is empty. While the step streams output (a read within
+    ``STREAMING_S`` of the one before), the pipe is left to fill for ``FILL_WAIT_S`` after each
+    read that emptied it (about what a fast writer needs to fill 1 MiB), so the output arrives in
+    fewer, larger chunks, each one wake-up and one sink call; the first read of a burst (a line
+    now and then) is never delayed."""
     loop = asyncio.get_running_loop()
+    previous = -STREAMING_S
     while True:
         try:
             chunk = os.read(fd, CHUNK_BYTES)
@@ -204,6 +211,9 @@ async def _pump(fd: int, sink: Sink, activity: _Activity) -> None:
         activity.in_sink = True
         await sink(chunk)
         activity.in_sink = False
+        if len(chunk) < CHUNK_BYTES and activity.last_output - previous < STREAMING_S:
+            await asyncio.sleep(FILL_WAIT_S)
+        previous = activity.last_output
 
 
 async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
