@@ -231,11 +231,12 @@ async def output_task(tx: AsyncSession, task_id: str, lease_id: str) -> Task:
 
 
 async def record_output_size(
-    tx: AsyncSession, task: Task, step_index: int, *, size: int, truncated: bool
+    tx: AsyncSession, task: Task, step_index: int, *, size: int, truncated: bool, grow_only: bool = False
 ) -> None:
-    """Record the stored size of a step's output after its bytes were written."""
+    """Record the stored size of a step's output after its bytes were written (``grow_only``: for
+    an upload, which may be answered after a later one)."""
     await step_store.set_output_size(
-        tx, task_id=task.id, step_index=step_index, size=size, truncated=truncated
+        tx, task_id=task.id, step_index=step_index, size=size, truncated=truncated, grow_only=grow_only
     )
 
 

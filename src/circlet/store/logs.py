@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ WRITE_PIECES = 256  # pieces gathered at most before one write (well under IOV_M
 
 
 INLINE_WRITE_BYTES = 16 * 1024  # bytes written on the event loop's thread rather than a worker's
+INLINE_WRITE_MAX_S = 0.004  # a streamed body's write this slow sends its later writes to a worker thread
 AHEAD_WAIT_S = 10.0  # seconds an upload past the log's end waits for the bytes before it
 AHEAD_POLL_S = 0.05  # seconds between size checks while it waits (the writer may be another process)
 
@@ -91,42 +93,37 @@ class LogStore:
     ) -> tuple[int, bool]:
         """Write a streamed body at ``offset`` as it arrives, about ``WRITE_BYTES`` at a time, like
         :meth:`append` (bytes past the cap are read and dropped); ``on_write`` runs after each
-        write. One write is in a worker thread while the next piece of the body is received.
+        write. Writes run on the event loop's thread (a 1 MiB write into the page cache costs less
+        than handing it to a worker thread, whose wake-ups fight for the GIL) until one takes longer
+        than ``INLINE_WRITE_MAX_S`` (slow or network storage): from then on they run in a worker
+        thread, one at a time, while the next piece of the body is received.
 
         A body whose ``offset`` is past the log's end waits (before it is read) for the bytes
         before it, which an upload sent just before it is writing, for up to ``ahead_wait_s``
         (then :class:`Unavailable`). Returns (size, truncated)."""
         fd, size = await anyio.to_thread.run_sync(_open, self.path(job_id, node_index, step_index))
-        writing: asyncio.Task[tuple[int, bool]] | None = None
         try:
             if offset > size:
                 size = await self._reach(fd, job_id, offset, cap_bytes)
-            position, truncated = min(offset, size), False  # never leave a hole
+        except BaseException:
+            os.close(fd)
+            raise
+        writer = _BodyWriter(fd, min(offset, size), cap_bytes, on_write)  # never leave a hole
+        try:
             pending: list[bytes] = []
             pending_bytes = 0
             async for chunk in chunks:
-                if truncated or not chunk:
+                if writer.truncated or not chunk:
                     continue
                 pending.append(chunk)
                 pending_bytes += len(chunk)
                 if pending_bytes >= WRITE_BYTES or len(pending) >= WRITE_PIECES:
-                    if writing is not None:
-                        position, truncated = await writing
-                        if truncated:
-                            continue
-                    # the write ends at position + pending_bytes unless the cap cuts it
-                    writing = asyncio.create_task(_write_async(fd, pending, position, cap_bytes, on_write))
+                    await writer.write(pending)
                     pending, pending_bytes = [], 0
-            if writing is not None:
-                position, truncated = await writing
-            if pending and not truncated:
-                position, truncated = await _write_async(fd, pending, position, cap_bytes, on_write)
-            return max(size, position), truncated
+            await writer.write(pending, last=True)
+            return max(size, writer.position), writer.truncated
         finally:
-            if writing is None:
-                os.close(fd)
-            else:  # its thread may still be writing to fd (a body cut short): close it after
-                writing.add_done_callback(functools.partial(_close_after, fd))
+            writer.close()
 
     async def _reach(self, fd: int, job_id: str, offset: int, cap_bytes: int) -> int:
         """Wait until the log reaches ``offset`` (or the cap, past which nothing is kept); its size."""
@@ -196,6 +193,51 @@ async def _write_async(
     if on_write is not None:
         on_write()
     return written
+
+
+class _BodyWriter:
+    """The writes of one streamed body, in order: on the event loop's thread while they are quick,
+    then in a worker thread, one at a time, overlapped with receiving the next piece."""
+
+    def __init__(self, fd: int, position: int, cap_bytes: int, on_write: Callable[[], None] | None) -> None:
+        self.fd, self.position, self.cap_bytes, self.on_write = fd, position, cap_bytes, on_write
+        self.truncated = False
+        self._inline = True
+        self._writing: asyncio.Task[tuple[int, bool]] | None = None
+
+    async def write(self, pieces: list[bytes], *, last: bool = False) -> None:
+        if self._writing is not None:
+            (self.position, self.truncated), self._writing = await self._writing, None
+        if self.truncated or not pieces:
+            return
+        if self._inline:
+            (self.position, self.truncated), self._inline = _write_timed(
+                self.fd, pieces, self.position, self.cap_bytes
+            )
+            if self.on_write is not None:
+                self.on_write()
+            return
+        # in a thread; the write ends at position + its size unless the cap cuts it
+        self._writing = asyncio.create_task(
+            _write_async(self.fd, pieces, self.position, self.cap_bytes, self.on_write)
+        )
+        if last:
+            (self.position, self.truncated), self._writing = await self._writing, None
+
+    def close(self) -> None:
+        if self._writing is None:
+            os.close(self.fd)
+        else:  # its thread may still be writing to fd (a body cut short): close it after
+            self._writing.add_done_callback(functools.partial(_close_after, self.fd))
+
+
+def _write_timed(
+    fd: int, pieces: Sequence[bytes], position: int, cap_bytes: int
+) -> tuple[tuple[int, bool], bool]:
+    """:func:`_write_capped` on this thread; and whether it was quick enough to do so again."""
+    started = time.perf_counter()
+    written = _write_capped(fd, pieces, position, cap_bytes)
+    return written, time.perf_counter() - started < INLINE_WRITE_MAX_S
 
 
 def _close_after(fd: int, task: asyncio.Task[tuple[int, bool]]) -> None:

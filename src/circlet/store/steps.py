@@ -159,16 +159,17 @@ async def finish_step(
 
 
 async def set_output_size(
-    tx: AsyncSession, *, task_id: str, step_index: int, size: int, truncated: bool
+    tx: AsyncSession, *, task_id: str, step_index: int, size: int, truncated: bool, grow_only: bool = False
 ) -> None:
-    """Record a step's output size, never a smaller one than recorded (uploads in flight together
-    may be answered out of order); ``truncated`` marks it as cut by the cap (never unmarks it)."""
+    """Record a step's output size; with ``grow_only`` never a smaller one than recorded (uploads in
+    flight together may be answered out of order). ``truncated`` marks it as cut by the cap (never
+    unmarks it)."""
     db = await driver(tx)
+    value = "CASE WHEN output_bytes > ? THEN output_bytes ELSE ? END" if grow_only else "?"
     await db.execute(
-        "UPDATE steps SET output_bytes = CASE WHEN output_bytes > ? THEN output_bytes ELSE ? END"
-        f"{', truncated = ?' if truncated else ''} WHERE task_id = ? AND step_index = ?",
-        size,
-        size,
+        f"UPDATE steps SET output_bytes = {value}{', truncated = ?' if truncated else ''}"
+        " WHERE task_id = ? AND step_index = ?",
+        *((size, size) if grow_only else (size,)),
         *((db.flag(True),) if truncated else ()),
         task_id,
         step_index,

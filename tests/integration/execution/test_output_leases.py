@@ -115,8 +115,8 @@ async def test_an_upload_ahead_is_held_until_the_bytes_before_it_arrive(
     assert await app.state.logs.read(task["job_id"], 0, 0) == b"one\ntwo\n"
     async with store.transaction() as tx:  # a size answered late never replaces a larger one
         leased_task = await runs.output_task(tx, task["task_id"], task["lease_id"])
-        await runs.record_output_size(tx, leased_task, 0, size=8, truncated=False)
-        await runs.record_output_size(tx, leased_task, 0, size=4, truncated=False)
+        await runs.record_output_size(tx, leased_task, 0, size=8, truncated=False, grow_only=True)
+        await runs.record_output_size(tx, leased_task, 0, size=4, truncated=False, grow_only=True)
     async with store.transaction() as tx:
         step = await step_store.get_step(tx, task["job_id"], 0, 0)
     assert step is not None

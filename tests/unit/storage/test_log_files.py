@@ -11,6 +11,7 @@ import pytest
 
 from circlet.engine.live import LiveLogs, OutputWatch
 from circlet.errors import Unavailable
+from circlet.store import logs as logs_module
 from circlet.store.logs import LogStore
 
 JOB = "3f2a9c1e-0000-4000-8000-000000000001"
@@ -96,3 +97,27 @@ async def test_an_upload_ahead_of_a_log_cut_at_its_cap_is_dropped_at_once(tmp_pa
     answer = await asyncio.wait_for(logs.receive(JOB, 0, 0, offset=10, chunks=_body(b"more"), cap_bytes=4), 1)
     assert answer == (4, True)
     assert await logs.read(JOB, 0, 0) == b"0123"
+
+
+@pytest.mark.parametrize("inline_max_s", [60.0, 0.0], ids=["writes-on-the-loop", "slow-writes-to-a-thread"])
+async def test_a_streamed_body_lands_whole_whichever_thread_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inline_max_s: float
+) -> None:
+    monkeypatch.setattr(logs_module, "INLINE_WRITE_MAX_S", inline_max_s)  # 0: every write is "slow"
+    logs = LogStore(tmp_path)
+    pieces = [bytes([i % 251]) * 65536 for i in range(80)]  # 5 MiB: several writes
+    writes: list[int] = []
+    size, truncated = await logs.receive(
+        JOB, 0, 0, offset=0, chunks=_body(*pieces), on_write=lambda: writes.append(1)
+    )
+    assert (size, truncated) == (80 * 65536, False)
+    assert await logs.read(JOB, 0, 0) == b"".join(pieces)
+    assert len(writes) == 5
+
+
+async def test_a_streamed_body_is_cut_at_the_cap(tmp_path: Path) -> None:
+    logs = LogStore(tmp_path)
+    pieces = [b"x" * 65536] * 40  # 2.5 MiB against a 1.5 MiB cap
+    size, truncated = await logs.receive(JOB, 0, 0, offset=0, chunks=_body(*pieces), cap_bytes=1_572_864)
+    assert (size, truncated) == (1_572_864, True)
+    assert logs.size(JOB, 0, 0) == 1_572_864

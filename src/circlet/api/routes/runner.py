@@ -158,7 +158,7 @@ async def step_output(
     )
     if sizes.due(task.id, index, truncated=truncated):
         async with store.transaction() as tx:
-            await runs.record_output_size(tx, task, index, size=size, truncated=truncated)
+            await runs.record_output_size(tx, task, index, size=size, truncated=truncated, grow_only=True)
     return {"size": size}
 
 
