@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from circlet.errors import NotFound, VcsError
+
+_T = TypeVar("_T")
 
 GIT_TIMEOUT_S = 60.0
 #: git must never prompt (no terminal, no credential helpers asking for a password)
@@ -125,7 +130,18 @@ async def resolve_commit(
     repo: str, *, branch: str | None = None, tag: str | None = None, revision: str | None = None
 ) -> Commit:
     """``resolve_ref`` and ``describe_commit`` in one git process (a trigger's hot path).
-    Raises NotFound for an unknown ref."""
+    Raises NotFound for an unknown ref.
+
+    Calls for the same ref while one is running share its answer (a burst of triggers of one
+    branch spawns one git process, not one each): the ref is read after every one of them arrived.
+    """
+    return await _shared(
+        ("resolve", repo, branch, tag, revision),
+        lambda: _resolve_commit(repo, branch=branch, tag=tag, revision=revision),
+    )
+
+
+async def _resolve_commit(repo: str, *, branch: str | None, tag: str | None, revision: str | None) -> Commit:
     spec, what = _ref_spec(branch=branch, tag=tag, revision=revision)
     code, out, _ = await _git(repo, "show", "-s", _COMMIT_FORMAT, "--end-of-options", spec, check=False)
     if code != 0:
@@ -151,13 +167,39 @@ async def read_file(repo: str, revision: str, path: str) -> str | None:
     if key in _file_cache:
         _file_cache.move_to_end(key)
         return _file_cache[key]
-    code, out, _ = await _git(repo, "show", f"{revision}:{path}", check=False)
-    text = None if code != 0 else out.decode("utf-8", errors="replace")
+    text = await _shared(("read", *key), lambda: _read_file(repo, revision, path))
     if text is not None and _SHA.fullmatch(revision):
         _file_cache[key] = text
         if len(_file_cache) > _FILE_CACHE_MAX:
             _file_cache.popitem(last=False)
     return text
+
+
+async def _read_file(repo: str, revision: str, path: str) -> str | None:
+    code, out, _ = await _git(repo, "show", f"{revision}:{path}", check=False)
+    return None if code != 0 else out.decode("utf-8", errors="replace")
+
+
+_in_flight: dict[tuple[object, ...], asyncio.Future[Any]] = {}
+
+
+async def _shared(key: tuple[object, ...], call: Callable[[], Awaitable[_T]]) -> _T:
+    """``call()``, or the answer of the same call already running in this event loop. A caller that
+    is cancelled does not cancel it for the others."""
+    key = (asyncio.get_running_loop(), *key)
+    running = _in_flight.get(key)
+    if running is None:
+        running = asyncio.ensure_future(call())
+        _in_flight[key] = running
+        running.add_done_callback(functools.partial(_landed, key))
+    return cast(_T, await asyncio.shield(running))
+
+
+def _landed(key: tuple[object, ...], done: asyncio.Future[Any]) -> None:
+    if _in_flight.get(key) is done:
+        del _in_flight[key]
+    if not done.cancelled():
+        done.exception()  # retrieved: every caller that still waits gets it raised
 
 
 async def describe_commit(repo: str, revision: str) -> Commit:
