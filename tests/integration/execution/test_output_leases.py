@@ -127,3 +127,27 @@ async def test_an_upload_ahead_is_held_until_the_bytes_before_it_arrive(
     assert gap.status_code == 503
     assert gap.json()["message"].startswith("The log has 8 bytes; the upload of the bytes before offset 20")
     assert await app.state.logs.read(task["job_id"], 0, 0) == b"one\ntwo\n"
+
+
+async def test_a_refused_upload_ahead_leaves_the_connection_usable(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    live_server: str,
+    store: Store,
+    make_user: MakeUser,
+    make_repo: MakeRepo,
+    make_project: MakeProject,
+) -> None:
+    """Through uvicorn: a 503 answered before the body is read; the runner's next call on the same
+    keep-alive connection is understood (the unread body is skipped, not taken for a request)."""
+    runner, task = await _claimed(client, store, make_user, make_repo, make_project)
+    app.state.logs = LiveLogs(app.state.logs.root, app.state.output_watch, ahead_wait_s=0.2)
+    leased = {**runner, "X-Circlet-Lease": task["lease_id"]}
+    output = f"/runner/v1/tasks/{task['task_id']}/steps/0/output"
+    limits = httpx.Limits(max_connections=1)
+    async with httpx.AsyncClient(base_url=live_server, headers=leased, limits=limits) as http:
+        gap = await http.post(output, params={"offset": 9}, content=b"GET / HTTP/1.1\r\n\r\n" * 1000)
+        assert gap.status_code == 503
+        first = await http.post(output, params={"offset": 0}, content=b"one\n")
+        assert first.json() == {"size": 4}
+    assert await app.state.logs.read(task["job_id"], 0, 0) == b"one\n"
